@@ -1,0 +1,195 @@
+//! The command line: `chat`, `ask`, `check`, `explain` and `serve`, and their flags.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+
+use crate::content::{self, Diagnostic, Loaded, Severity};
+use crate::text::crisis::CrisisDetector;
+use crate::text::normalize::normalize;
+
+#[derive(Parser)]
+#[command(name = "klonopin-bot", version, about = "Curated, sourced answers about Klonopin (clonazepam), with crisis guidance first")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Talk to the bot in this terminal (buttons are numbered: type the number).
+    Chat(ContentArgs),
+    /// Read one message per line from stdin, write one reply per line.
+    Ask {
+        /// One JSON object per reply: messages (text, html, buttons), topic, crisis, state.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        content: ContentArgs,
+    },
+    /// Validate a responses folder: every problem as file:line:col: message.
+    Check {
+        /// The folder to check.
+        #[arg(default_value = "responses")]
+        dir: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Show how the bot reads a message: normalized text, crisis rules, topic scores.
+    Explain {
+        /// The message (several words are joined with spaces).
+        #[arg(required = true)]
+        message: Vec<String>,
+        #[command(flatten)]
+        content: ContentArgs,
+    },
+    /// Run the Telegram bot (long polling, or a webhook with --webhook-url).
+    Serve(crate::telegram::ServeArgs),
+}
+
+#[derive(clap::Args)]
+pub struct ContentArgs {
+    /// A responses folder to use instead of the built-in one (e.g. a work copy being edited).
+    #[arg(long, env = "KLONOPIN_BOT_RESPONSES")]
+    pub responses: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+/// Runs the command line and maps the outcome to an exit code: 0 fine, 1 a problem found
+/// (invalid content, a failed service), 2 a usage error.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("klonopin-bot: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, String> {
+    match cli.command {
+        Command::Chat(args) => {
+            let loaded = load_or_report(args.responses.as_deref())?;
+            eprintln!("(type a question; a number presses a button; Ctrl-D quits)");
+            crate::repl::chat(&loaded.set, io::stdin().lock(), io::stdout().lock()).map_err(|e| e.to_string())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ask { json, content } => {
+            let loaded = load_or_report(content.responses.as_deref())?;
+            crate::repl::ask(&loaded.set, json, io::stdin().lock(), io::stdout().lock()).map_err(|e| e.to_string())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { dir, format } => Ok(check(&dir, format)),
+        Command::Explain { message, content } => {
+            let loaded = load_or_report(content.responses.as_deref())?;
+            explain(&loaded, &message.join(" "));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve(args) => crate::telegram::serve(args),
+    }
+}
+
+/// Loads the responses (a folder, or the built-in copy), or prints every diagnostic and
+/// refuses: the bot never runs on invalid content.
+pub fn load_or_report(dir: Option<&Path>) -> Result<Loaded, String> {
+    let result = match dir {
+        Some(dir) => content::load_dir(dir),
+        None => content::load_embedded(),
+    };
+    match result {
+        Ok(loaded) => {
+            for warning in &loaded.warnings {
+                eprintln!("{warning}");
+            }
+            Ok(loaded)
+        }
+        Err(diags) => {
+            for d in &diags {
+                eprintln!("{d}");
+            }
+            let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
+            Err(format!("the responses have {errors} error(s); fix them (see `klonopin-bot check`) and start again"))
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct CheckReport<'a> {
+    ok: bool,
+    version: Option<&'a str>,
+    topics: usize,
+    errors: Vec<&'a Diagnostic>,
+    warnings: Vec<&'a Diagnostic>,
+}
+
+fn check(dir: &Path, format: Format) -> ExitCode {
+    let result = content::load_dir(dir);
+    let (diags, set) = match &result {
+        Ok(loaded) => (loaded.warnings.as_slice(), Some(&loaded.set)),
+        Err(diags) => (diags.as_slice(), None),
+    };
+    let errors: Vec<&Diagnostic> = diags.iter().filter(|d| d.severity == Severity::Error).collect();
+    let warnings: Vec<&Diagnostic> = diags.iter().filter(|d| d.severity == Severity::Warning).collect();
+    let ok = errors.is_empty();
+    let mut out = io::stdout().lock();
+    let written = match format {
+        Format::Json => {
+            let report = CheckReport { ok, version: set.map(|s| s.version.as_str()), topics: set.map_or(0, |s| s.topics.len()), errors, warnings };
+            serde_json::to_string_pretty(&report).map_err(io::Error::other).and_then(|s| writeln!(out, "{s}"))
+        }
+        Format::Text => (|| {
+            for e in &errors {
+                writeln!(out, "{e}")?;
+            }
+            for w in &warnings {
+                writeln!(out, "{w}")?;
+            }
+            match set {
+                Some(set) => writeln!(out, "ok: {} topics, content version {}, {} warning(s)", set.topics.len(), set.version, warnings.len()),
+                None => writeln!(out, "{} error(s), {} warning(s)", errors.len(), warnings.len()),
+            }
+        })(),
+    };
+    if written.is_err() || !ok {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn explain(loaded: &Loaded, message: &str) {
+    let set = &loaded.set;
+    let normalized = normalize(message);
+    println!("normalized: {normalized}");
+    let hits = CrisisDetector::get().explain(&normalized);
+    if hits.is_empty() {
+        println!("crisis: none");
+    }
+    for hit in hits {
+        println!("crisis: {} ({})", hit.kind.name(), hit.rule);
+    }
+    let scores = set.matcher.scores(&normalized);
+    println!("topics (score, answer at {:.2}, suggest at {:.2}):", crate::text::topics::ANSWER_THRESHOLD, crate::text::topics::SUGGEST_THRESHOLD);
+    for s in scores.iter().take(5) {
+        println!("  {:.3}  {}", s.score, set.topics[s.topic].id);
+    }
+    let outcome = match set.matcher.classify(&normalized) {
+        crate::text::topics::MatchOutcome::Answer(i) => format!("answer \"{}\"", set.topics[i].id),
+        crate::text::topics::MatchOutcome::DidYouMean(picks) => {
+            let ids: Vec<&str> = picks.iter().map(|i| set.topics[*i].id.as_str()).collect();
+            format!("did you mean: {}", ids.join(", "))
+        }
+        crate::text::topics::MatchOutcome::NoMatch => "no match: fallback and menu".to_owned(),
+    };
+    println!("outcome: {outcome}");
+}

@@ -1,0 +1,124 @@
+//! The response files as written: serde shapes with source positions, before validation.
+//!
+//! `deny_unknown_fields` everywhere, so a misspelt field is an error with its line and column
+//! instead of a text that silently never shows.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+pub type Text = Spanned<String>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicFile {
+    pub id: Text,
+    pub title: Text,
+    #[serde(default)]
+    pub crisis: Option<Text>,
+    #[serde(default)]
+    pub phrasings: Vec<Text>,
+    #[serde(default)]
+    pub keywords: Vec<Text>,
+    #[serde(default)]
+    pub related: Vec<Text>,
+    #[serde(default)]
+    pub sources: Vec<Text>,
+    pub body: Text,
+    #[serde(default)]
+    pub loved_one: Option<Text>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BotFile {
+    pub greeting: Text,
+    pub help: Text,
+    pub menu_prompt: Text,
+    pub menu: Vec<Text>,
+    pub fallback: Text,
+    pub did_you_mean: Text,
+    pub privacy: Text,
+    pub about: Text,
+    pub audience_question: Text,
+    pub audience_self: Text,
+    pub audience_loved_one: Text,
+    pub cancelled: Text,
+    pub forgotten: Text,
+    pub non_text: Text,
+    pub button_menu: Text,
+    pub button_crisis: Text,
+    pub button_selfcheck: Text,
+    pub sources_heading: Text,
+    pub commands: Commands,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Commands {
+    pub start: Text,
+    pub help: Text,
+    pub topics: Text,
+    pub crisis: Text,
+    pub selfcheck: Text,
+    pub cancel: Text,
+    pub privacy: Text,
+    pub forget: Text,
+    pub about: Text,
+}
+
+impl Commands {
+    pub fn entries(&self) -> [(&'static str, &Text); 9] {
+        [
+            ("start", &self.start),
+            ("topics", &self.topics),
+            ("crisis", &self.crisis),
+            ("selfcheck", &self.selfcheck),
+            ("help", &self.help),
+            ("cancel", &self.cancel),
+            ("privacy", &self.privacy),
+            ("forget", &self.forget),
+            ("about", &self.about),
+        ]
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrisisFile {
+    pub intro: Text,
+    pub outside_us: Text,
+    pub overdose: CrisisBlockFile,
+    pub withdrawal: CrisisBlockFile,
+    #[serde(rename = "self-harm")]
+    pub self_harm: CrisisBlockFile,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrisisBlockFile {
+    pub body: Text,
+    #[serde(default)]
+    pub topics: Vec<Text>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelfCheckFile {
+    pub intro: Text,
+    pub progress: Text,
+    pub yes: Text,
+    pub no: Text,
+    pub resume: Text,
+    pub questions: Vec<Text>,
+    pub bands: Vec<Spanned<BandFile>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BandFile {
+    pub min: usize,
+    pub max: usize,
+    pub text: Text,
+    #[serde(default)]
+    pub topics: Vec<Text>,
+}

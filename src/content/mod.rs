@@ -1,0 +1,594 @@
+//! `responses/` -> a validated, immutable [`ResponseSet`], with every problem as a [`Diagnostic`].
+//!
+//! [`load`] is pure: it takes the files' texts and returns the set or every diagnostic found
+//! (it never stops at the first). [`read_dir`] is the only I/O; [`embedded_files`] is the copy
+//! of `responses/` compiled into the binary, so the bot runs with no files beside it.
+
+pub mod diagnostic;
+mod files;
+pub mod model;
+pub mod render;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+pub use diagnostic::{Diagnostic, Severity};
+pub use model::*;
+pub use render::Rich;
+
+use diagnostic::Positions;
+use files::{BotFile, CrisisFile, SelfCheckFile, Text, TopicFile};
+use crate::engine::Action;
+use crate::text::crisis::CrisisKind;
+use crate::text::topics::{MatchOutcome, TopicMatcher, TopicPhrases};
+
+/// Telegram's limit for one message, in UTF-16 code units.
+pub const TELEGRAM_MAX_TEXT: usize = 4096;
+/// Telegram's limit for a button's callback data, in bytes.
+pub const TELEGRAM_MAX_CALLBACK: usize = 64;
+/// Longest topic id: it travels in callback data and deep links.
+pub const MAX_ID_LEN: usize = 40;
+/// Number of DSM-5 criteria the self-check asks about.
+pub const SELF_CHECK_QUESTIONS: usize = 11;
+
+/// The SAMHSA National Helpline: every crisis block must carry it.
+pub const SAMHSA: &str = "1-800-662-4357";
+/// Poison Help: the overdose block must carry it.
+pub const POISON_HELP: &str = "1-800-222-1222";
+
+/// One response file: where it is (for messages) and what it says.
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    /// Path relative to the responses folder, with `/`: `bot.toml`, `topics/x.toml`.
+    pub relative: String,
+    /// How diagnostics name the file (the path as the operator would type it).
+    pub display: String,
+    pub text: String,
+}
+
+/// A valid response set and the warnings that did not stop it.
+pub struct Loaded {
+    pub set: ResponseSet,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// The copy of `responses/` built into the binary.
+static EMBEDDED: include_dir::Dir<'static> = include_dir::include_dir!("$CARGO_MANIFEST_DIR/responses");
+
+/// The built-in responses, as files.
+pub fn embedded_files() -> Vec<SourceFile> {
+    let mut files = Vec::new();
+    collect_embedded(&EMBEDDED, &mut files);
+    files.sort_by(|a, b| a.relative.cmp(&b.relative));
+    files
+}
+
+fn collect_embedded(dir: &include_dir::Dir<'static>, out: &mut Vec<SourceFile>) {
+    for file in dir.files() {
+        let relative = file.path().to_string_lossy().replace('\\', "/");
+        out.push(SourceFile {
+            display: format!("responses/{relative}"),
+            relative,
+            text: String::from_utf8_lossy(file.contents()).into_owned(),
+        });
+    }
+    for sub in dir.dirs() {
+        collect_embedded(sub, out);
+    }
+}
+
+/// Reads every file under `dir` (I/O only; no validation). A file that cannot be read is a
+/// diagnostic, not a stop.
+pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, Vec<Diagnostic>> {
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        let entries = match std::fs::read_dir(&current) {
+            Ok(entries) => entries,
+            Err(e) => {
+                problems.push(file_problem(&current.display().to_string(), format!("cannot read folder: {e}")));
+                continue;
+            }
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || name.ends_with('~') {
+                continue; // editors' swap and backup files
+            }
+            if path.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let relative = path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+            match std::fs::read(&path) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(text) => files.push(SourceFile { relative, display: path.display().to_string(), text }),
+                    Err(e) => problems.push(file_problem(
+                        &path.display().to_string(),
+                        format!("not valid UTF-8 (byte {}): save the file as UTF-8", e.utf8_error().valid_up_to()),
+                    )),
+                },
+                Err(e) => problems.push(file_problem(&path.display().to_string(), format!("cannot read file: {e}"))),
+            }
+        }
+    }
+    if problems.is_empty() {
+        files.sort_by(|a, b| a.relative.cmp(&b.relative));
+        Ok(files)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Reads and validates a responses folder.
+pub fn load_dir(dir: &Path) -> Result<Loaded, Vec<Diagnostic>> {
+    load(&read_dir(dir)?)
+}
+
+/// The built-in responses, validated.
+pub fn load_embedded() -> Result<Loaded, Vec<Diagnostic>> {
+    load(&embedded_files())
+}
+
+fn file_problem(file: &str, message: String) -> Diagnostic {
+    Diagnostic { file: file.to_owned(), line: 1, col: 1, severity: Severity::Error, message }
+}
+
+/// Validates a whole set of files. On success the set and its warnings; otherwise every
+/// diagnostic (errors and warnings), sorted by file and position.
+pub fn load(files: &[SourceFile]) -> Result<Loaded, Vec<Diagnostic>> {
+    let mut checker = Checker::default();
+    let set = checker.build(files);
+    let mut diags = checker.diags;
+    diags.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
+    diags.dedup();
+    match set {
+        Some(set) if !diags.iter().any(|d| d.severity == Severity::Error) => Ok(Loaded { set, warnings: diags }),
+        _ => Err(diags),
+    }
+}
+
+/// One file being checked: its name for messages and a position finder.
+struct At<'a> {
+    display: &'a str,
+    pos: Positions<'a>,
+}
+
+#[derive(Default)]
+struct Checker {
+    diags: Vec<Diagnostic>,
+}
+
+impl Checker {
+    fn push(&mut self, at: &At, offset: usize, severity: Severity, message: impl Into<String>) {
+        let (line, col) = at.pos.of(offset);
+        self.diags.push(Diagnostic { file: at.display.to_owned(), line, col, severity, message: message.into() });
+    }
+
+    fn error(&mut self, at: &At, offset: usize, message: impl Into<String>) {
+        self.push(at, offset, Severity::Error, message);
+    }
+
+    fn warn(&mut self, at: &At, offset: usize, message: impl Into<String>) {
+        self.push(at, offset, Severity::Warning, message);
+    }
+
+    fn parse<T: serde::de::DeserializeOwned>(&mut self, at: &At, text: &str) -> Option<T> {
+        match toml::from_str::<T>(text) {
+            Ok(value) => Some(value),
+            Err(e) => {
+                let offset = e.span().map_or(0, |s| s.start);
+                let message = e.message().trim().replace('\n', " ");
+                self.error(at, offset, message);
+                None
+            }
+        }
+    }
+
+    /// Renders a markup field, reporting markup errors at their place in the file.
+    fn rich(&mut self, at: &At, field: &Text, name: &str) -> Rich {
+        if field.get_ref().trim().is_empty() {
+            self.error(at, field.span().start, format!("\"{name}\" is empty: write the text between the quotes"));
+            return Rich::default();
+        }
+        match render::render(field.get_ref()) {
+            Ok(rich) => {
+                self.check_fits(at, field, name, &rich);
+                rich
+            }
+            Err(errors) => {
+                let (line0, col0) = at.pos.string_content_start(field.span());
+                for e in errors {
+                    let col = if e.line == 0 { col0 + e.col - 1 } else { e.col };
+                    self.diags.push(Diagnostic {
+                        file: at.display.to_owned(),
+                        line: line0 + e.line,
+                        col,
+                        severity: Severity::Error,
+                        message: format!("in \"{name}\": {}", e.message),
+                    });
+                }
+                Rich::default()
+            }
+        }
+    }
+
+    fn check_fits(&mut self, at: &At, field: &Text, name: &str, rich: &Rich) {
+        let len = rich.telegram_len();
+        if len > TELEGRAM_MAX_TEXT {
+            self.error(at, field.span().start, format!(
+                "\"{name}\" is {len} characters; one Telegram message holds at most {TELEGRAM_MAX_TEXT}: shorten it"
+            ));
+        }
+    }
+
+    /// A one-line plain text (button labels, command descriptions).
+    fn label(&mut self, at: &At, field: &Text, name: &str, max: usize) -> String {
+        let text = field.get_ref().trim();
+        if text.is_empty() {
+            self.error(at, field.span().start, format!("\"{name}\" is empty"));
+        } else if text.contains('\n') {
+            self.error(at, field.span().start, format!("\"{name}\" must be a single line"));
+        } else if text.chars().count() > max {
+            self.error(at, field.span().start, format!("\"{name}\" is longer than {max} characters"));
+        }
+        text.to_owned()
+    }
+
+    fn build(&mut self, files: &[SourceFile]) -> Option<ResponseSet> {
+        let mut bot = None;
+        let mut crisis = None;
+        let mut selfcheck = None;
+        let mut topic_files = Vec::new();
+        for file in files {
+            let at = At { display: &file.display, pos: Positions::new(&file.text) };
+            match file.relative.as_str() {
+                "bot.toml" => bot = Some((file, self.parse::<BotFile>(&at, &file.text))),
+                "crisis.toml" => crisis = Some((file, self.parse::<CrisisFile>(&at, &file.text))),
+                "selfcheck.toml" => selfcheck = Some((file, self.parse::<SelfCheckFile>(&at, &file.text))),
+                "README.md" => {}
+                rel if rel.starts_with("topics/") && rel.ends_with(".toml") && !rel["topics/".len()..].contains('/') => {
+                    topic_files.push((file, self.parse::<TopicFile>(&at, &file.text)));
+                }
+                _ => self.warn(&at, 0, "not a response file, ignored (expected bot.toml, crisis.toml, selfcheck.toml or topics/<id>.toml)"),
+            }
+        }
+        for (name, found) in [("bot.toml", bot.is_some()), ("crisis.toml", crisis.is_some()), ("selfcheck.toml", selfcheck.is_some())] {
+            if !found {
+                self.diags.push(file_problem(name, format!("missing file {name}: every responses folder needs one")));
+            }
+        }
+        if topic_files.is_empty() {
+            self.diags.push(file_problem("topics/", "no topics: add at least one topics/<id>.toml".to_owned()));
+        }
+
+        let topics = self.topics(&topic_files);
+        let by_id: HashMap<String, usize> = topics.iter().enumerate().map(|(i, (t, _))| (t.id.clone(), i)).collect();
+        let bot = bot.and_then(|(f, parsed)| Some((f, parsed?))).map(|(f, b)| self.bot(f, &b, &by_id));
+        let mut topics = topics;
+        if let Some(bot) = &bot {
+            for (topic, _) in &mut topics {
+                let list = sources_block(&bot.sources_heading, &topic.sources);
+                topic.answer = Rich::join([&topic.answer, &list]);
+                topic.answer_loved_one = topic.answer_loved_one.take().map(|lo| Rich::join([&lo, &list]));
+            }
+        }
+        let crisis = crisis.and_then(|(f, parsed)| Some((f, parsed?))).map(|(f, c)| self.crisis(f, &c, &by_id));
+        let selfcheck = selfcheck.and_then(|(f, parsed)| Some((f, parsed?))).map(|(f, s)| self.selfcheck(f, &s, &by_id));
+        let (bot, crisis, selfcheck) = (bot?, crisis?, selfcheck?);
+
+        for (topic, (file, related)) in &topics {
+            let at = At { display: &file.display, pos: Positions::new(&file.text) };
+            for r in related {
+                if !by_id.contains_key(r.get_ref()) {
+                    self.error(&at, r.span().start, format!("related topic \"{}\" does not exist (no topics/{}.toml)", r.get_ref(), r.get_ref()));
+                }
+            }
+            if let Some(kind) = topic.crisis {
+                let full = Rich::join([&topic.answer, &crisis.block(kind).body, &crisis.outside_us]);
+                self.check_answer_length(&at, &full, "body");
+                if let Some(lo) = &topic.answer_loved_one {
+                    let full = Rich::join([lo, &crisis.block(kind).body, &crisis.outside_us]);
+                    self.check_answer_length(&at, &full, "loved_one");
+                }
+            } else {
+                self.check_answer_length(&at, &topic.answer, "body");
+                if let Some(lo) = &topic.answer_loved_one {
+                    self.check_answer_length(&at, lo, "loved_one");
+                }
+            }
+        }
+
+        let topics: Vec<Topic> = topics.into_iter().map(|(t, _)| t).collect();
+        let phrases: Vec<TopicPhrases> = topics
+            .iter()
+            .map(|t| TopicPhrases { phrasings: t.phrasings.clone(), keywords: t.keywords.clone() })
+            .collect();
+        let matcher = TopicMatcher::build(&phrases);
+        self.check_reachable(files, &topics, &matcher);
+        Some(ResponseSet { version: version_of(files), bot, crisis, selfcheck, topics, matcher, by_id })
+    }
+
+    fn check_answer_length(&mut self, at: &At, answer: &Rich, field: &str) {
+        let len = answer.telegram_len();
+        if len > TELEGRAM_MAX_TEXT {
+            self.warn(at, 0, format!(
+                "the \"{field}\" answer with its sources and crisis block is {len} characters, more than one Telegram message ({TELEGRAM_MAX_TEXT}); it will be sent in parts: consider shortening it"
+            ));
+        }
+        if answer.plain.split("\n\n").any(|p| p.encode_utf16().count() > TELEGRAM_MAX_TEXT) {
+            self.error(at, 0, format!("a paragraph of \"{field}\" is longer than one Telegram message ({TELEGRAM_MAX_TEXT}): split it with a blank line"));
+        }
+    }
+
+    /// A topic that none of its own phrasings reaches can only be found by buttons.
+    fn check_reachable(&mut self, files: &[SourceFile], topics: &[Topic], matcher: &TopicMatcher) {
+        for (index, topic) in topics.iter().enumerate() {
+            let reached = topic.phrasings.iter().chain(&topic.keywords).any(|p| {
+                matches!(matcher.classify(&crate::text::normalize::normalize(p)), MatchOutcome::Answer(i) if i == index)
+            });
+            if !reached {
+                if let Some(file) = files.iter().find(|f| f.relative == format!("topics/{}.toml", topic.id)) {
+                    let at = At { display: &file.display, pos: Positions::new(&file.text) };
+                    self.warn(&at, 0, format!(
+                        "no phrasing or keyword of \"{}\" leads to it (run `klonopin-bot explain` on one): add phrasings people would type",
+                        topic.id
+                    ));
+                }
+            }
+        }
+    }
+
+    fn topics<'f>(&mut self, parsed: &[(&'f SourceFile, Option<TopicFile>)]) -> Vec<(Topic, (&'f SourceFile, Vec<Text>))> {
+        let mut seen: HashMap<String, String> = HashMap::new();
+        let mut out = Vec::new();
+        for (file, topic) in parsed {
+            let Some(t) = topic else { continue };
+            let at = At { display: &file.display, pos: Positions::new(&file.text) };
+            let id = t.id.get_ref().clone();
+            let id_at = t.id.span().start;
+            if !valid_id(&id) {
+                self.error(&at, id_at, format!(
+                    "id \"{id}\" must be 1 to {MAX_ID_LEN} lower-case letters, digits or hyphens, starting with a letter or digit"
+                ));
+            }
+            let longest = Action::longest_callback_for(&id);
+            if longest > TELEGRAM_MAX_CALLBACK {
+                self.error(&at, id_at, format!("id \"{id}\" makes a button's callback data {longest} bytes; Telegram allows {TELEGRAM_MAX_CALLBACK}"));
+            }
+            let expected = format!("topics/{id}.toml");
+            if file.relative != expected {
+                self.error(&at, id_at, format!("id \"{id}\" does not match the file name: rename the file to {expected}"));
+            }
+            if let Some(other) = seen.insert(id.clone(), file.display.clone()) {
+                self.error(&at, id_at, format!("duplicate id \"{id}\": also used by {other}"));
+            }
+            let title = self.label(&at, &t.title, "title", 60);
+            let crisis = t.crisis.as_ref().and_then(|c| {
+                let kind = CrisisKind::from_name(c.get_ref());
+                if kind.is_none() {
+                    self.error(&at, c.span().start, format!(
+                        "unknown crisis kind \"{}\": use \"overdose\", \"withdrawal\" or \"self-harm\"", c.get_ref()
+                    ));
+                }
+                kind
+            });
+            if t.sources.is_empty() {
+                self.warn(&at, id_at, format!("topic \"{id}\" lists no sources: add where its facts come from"));
+            }
+            if t.phrasings.is_empty() && t.keywords.is_empty() {
+                self.warn(&at, id_at, format!("topic \"{id}\" has no phrasings or keywords: only buttons lead to it"));
+            }
+            for (list, name) in [(&t.phrasings, "phrasings"), (&t.keywords, "keywords"), (&t.sources, "sources")] {
+                for item in list {
+                    if item.get_ref().trim().is_empty() {
+                        self.error(&at, item.span().start, format!("an entry of \"{name}\" is empty"));
+                    }
+                }
+            }
+            let sources: Vec<String> = t.sources.iter().map(|s| s.get_ref().trim().to_owned()).collect();
+            let body = self.rich(&at, &t.body, "body");
+            let loved_one = t.loved_one.as_ref().map(|lo| self.rich(&at, lo, "loved_one"));
+            out.push((
+                Topic {
+                    id,
+                    title,
+                    crisis,
+                    phrasings: t.phrasings.iter().map(|p| p.get_ref().clone()).collect(),
+                    keywords: t.keywords.iter().map(|k| k.get_ref().clone()).collect(),
+                    related: t.related.iter().map(|r| r.get_ref().clone()).collect(),
+                    sources,
+                    // Sources are added once bot.toml's heading is known.
+                    answer: body,
+                    answer_loved_one: loved_one,
+                },
+                (*file, t.related.clone()),
+            ));
+        }
+        out
+    }
+
+    fn topic_refs(&mut self, at: &At, refs: &[Text], by_id: &HashMap<String, usize>, what: &str) -> Vec<String> {
+        for r in refs {
+            if !by_id.contains_key(r.get_ref()) {
+                self.error(at, r.span().start, format!("{what} names topic \"{}\", which does not exist", r.get_ref()));
+            }
+        }
+        refs.iter().map(|r| r.get_ref().clone()).collect()
+    }
+
+    fn bot(&mut self, file: &SourceFile, b: &BotFile, by_id: &HashMap<String, usize>) -> BotTexts {
+        let at = At { display: &file.display, pos: Positions::new(&file.text) };
+        if b.menu.is_empty() {
+            self.error(&at, 0, "\"menu\" is empty: list the topic ids of the main menu");
+        }
+        let mut commands = Vec::new();
+        for (name, text) in b.commands.entries() {
+            let description = self.label(&at, text, &format!("commands.{name}"), 256);
+            commands.push((name.to_owned(), description));
+        }
+        BotTexts {
+            greeting: self.rich(&at, &b.greeting, "greeting"),
+            help: self.rich(&at, &b.help, "help"),
+            menu_prompt: self.rich(&at, &b.menu_prompt, "menu_prompt"),
+            menu: self.topic_refs(&at, &b.menu, by_id, "\"menu\""),
+            fallback: self.rich(&at, &b.fallback, "fallback"),
+            did_you_mean: self.rich(&at, &b.did_you_mean, "did_you_mean"),
+            privacy: self.rich(&at, &b.privacy, "privacy"),
+            about: self.rich(&at, &b.about, "about"),
+            audience_question: self.rich(&at, &b.audience_question, "audience_question"),
+            audience_self: self.label(&at, &b.audience_self, "audience_self", 60),
+            audience_loved_one: self.label(&at, &b.audience_loved_one, "audience_loved_one", 60),
+            cancelled: self.rich(&at, &b.cancelled, "cancelled"),
+            forgotten: self.rich(&at, &b.forgotten, "forgotten"),
+            non_text: self.rich(&at, &b.non_text, "non_text"),
+            button_menu: self.label(&at, &b.button_menu, "button_menu", 60),
+            button_crisis: self.label(&at, &b.button_crisis, "button_crisis", 60),
+            button_selfcheck: self.label(&at, &b.button_selfcheck, "button_selfcheck", 60),
+            sources_heading: self.label(&at, &b.sources_heading, "sources_heading", 60),
+            commands,
+        }
+    }
+
+    fn crisis(&mut self, file: &SourceFile, c: &CrisisFile, by_id: &HashMap<String, usize>) -> CrisisTexts {
+        let at = At { display: &file.display, pos: Positions::new(&file.text) };
+        let block = |this: &mut Self, kind: CrisisKind, b: &files::CrisisBlockFile| {
+            let name = format!("{}.body", kind.name());
+            let body = this.rich(&at, &b.body, &name);
+            this.check_crisis_resources(&at, kind, &b.body);
+            CrisisBlock { body, topics: this.topic_refs(&at, &b.topics, by_id, &format!("[{}] topics", kind.name())) }
+        };
+        let overdose = block(self, CrisisKind::Overdose, &c.overdose);
+        let withdrawal = block(self, CrisisKind::Withdrawal, &c.withdrawal);
+        let self_harm = block(self, CrisisKind::SelfHarm, &c.self_harm);
+        let texts = CrisisTexts {
+            intro: self.rich(&at, &c.intro, "intro"),
+            outside_us: self.rich(&at, &c.outside_us, "outside_us"),
+            overdose,
+            withdrawal,
+            self_harm,
+        };
+        let page = crisis_page(&texts);
+        if page.telegram_len() > TELEGRAM_MAX_TEXT {
+            self.error(&at, 0, format!(
+                "the /crisis page (intro, the three blocks and outside_us) is {} characters; it must fit one Telegram message ({TELEGRAM_MAX_TEXT})",
+                page.telegram_len()
+            ));
+        }
+        texts
+    }
+
+    /// Every crisis block carries an emergency line and SAMHSA; overdose puts 911 first.
+    fn check_crisis_resources(&mut self, at: &At, kind: CrisisKind, body: &Text) {
+        let text = body.get_ref();
+        let offset = body.span().start;
+        let name = kind.name();
+        if !text.contains("911") && !text.contains("988") {
+            self.error(at, offset, format!("crisis block [{name}] has no emergency line: it must give 911 or 988"));
+        }
+        if !text.contains(SAMHSA) {
+            self.error(at, offset, format!("crisis block [{name}] must give the SAMHSA National Helpline, {SAMHSA}"));
+        }
+        match kind {
+            CrisisKind::Overdose => {
+                let first_line = text.trim_start().lines().next().unwrap_or("");
+                if !first_line.contains("911") {
+                    self.error(at, offset, "crisis block [overdose] must give 911 in its first line: emergency lines come first");
+                }
+                if !text.contains(POISON_HELP) {
+                    self.error(at, offset, format!("crisis block [overdose] must give Poison Help, {POISON_HELP}"));
+                }
+            }
+            CrisisKind::SelfHarm if !text.contains("988") => {
+                self.error(at, offset, "crisis block [self-harm] must give 988, the Suicide & Crisis Lifeline");
+            }
+            _ => {}
+        }
+    }
+
+    fn selfcheck(&mut self, file: &SourceFile, s: &SelfCheckFile, by_id: &HashMap<String, usize>) -> SelfCheck {
+        let at = At { display: &file.display, pos: Positions::new(&file.text) };
+        if s.questions.len() != SELF_CHECK_QUESTIONS {
+            self.error(&at, 0, format!(
+                "\"questions\" has {} entries; the self-check asks exactly {SELF_CHECK_QUESTIONS} (the DSM-5 criteria)",
+                s.questions.len()
+            ));
+        }
+        if !s.progress.get_ref().contains("{n}") {
+            self.warn(&at, s.progress.span().start, "\"progress\" does not show {n}, the question number");
+        }
+        let questions: Vec<Rich> = s.questions.iter().enumerate().map(|(i, q)| self.rich(&at, q, &format!("questions[{}]", i + 1))).collect();
+        let mut bands = Vec::new();
+        for band in &s.bands {
+            let b = band.get_ref();
+            if b.min > b.max {
+                self.error(&at, band.span().start, format!("band min {} is greater than max {}", b.min, b.max));
+            }
+            bands.push(Band {
+                min: b.min,
+                max: b.max,
+                text: self.rich(&at, &b.text, "bands.text"),
+                topics: self.topic_refs(&at, &b.topics, by_id, "a band's topics"),
+            });
+        }
+        for yes in 0..=SELF_CHECK_QUESTIONS {
+            let covering = bands.iter().filter(|b| b.min <= yes && yes <= b.max).count();
+            if covering != 1 {
+                let problem = if covering == 0 { "no band" } else { "more than one band" };
+                self.error(&at, s.bands.first().map_or(0, |b| b.span().start), format!(
+                    "{problem} covers {yes} \"yes\" answers: bands must cover 0 to {SELF_CHECK_QUESTIONS} exactly once"
+                ));
+            }
+        }
+        SelfCheck {
+            intro: self.rich(&at, &s.intro, "intro"),
+            progress: self.rich(&at, &s.progress, "progress"),
+            yes: self.label(&at, &s.yes, "yes", 40),
+            no: self.label(&at, &s.no, "no", 40),
+            resume: self.label(&at, &s.resume, "resume", 60),
+            questions,
+            bands,
+        }
+    }
+}
+
+/// The whole `/crisis` page: intro, every block most urgent first, the note for other countries.
+pub fn crisis_page(c: &CrisisTexts) -> Rich {
+    let mut parts = vec![&c.intro];
+    parts.extend(CrisisKind::ALL.iter().map(|k| &c.block(*k).body));
+    parts.push(&c.outside_us);
+    Rich::join(parts)
+}
+
+fn sources_block(heading: &str, sources: &[String]) -> Rich {
+    if sources.is_empty() {
+        return Rich::default();
+    }
+    let mut plain = heading.to_owned();
+    for s in sources {
+        plain.push_str("\n• ");
+        plain.push_str(s);
+    }
+    Rich::text(&plain)
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_ID_LEN
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !id.starts_with('-')
+}
+
+/// FNV-1a over every file's path and text: a stable short content version.
+fn version_of(files: &[SourceFile]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for file in files {
+        for byte in file.relative.bytes().chain([0]).chain(file.text.bytes()).chain([0]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{:012x}", hash >> 16)
+}

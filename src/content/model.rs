@@ -1,0 +1,119 @@
+//! The validated, immutable response set the engine reads: every text the bot can say.
+
+use std::collections::HashMap;
+
+use super::render::Rich;
+use crate::text::crisis::CrisisKind;
+use crate::text::topics::TopicMatcher;
+
+/// Everything the bot says, validated. Built by [`super::load`]; never changed afterwards
+/// (a reload builds a new one and swaps it whole).
+pub struct ResponseSet {
+    /// A short hash of every source file: which content a running bot serves.
+    pub version: String,
+    pub bot: BotTexts,
+    pub crisis: CrisisTexts,
+    pub selfcheck: SelfCheck,
+    pub topics: Vec<Topic>,
+    pub matcher: TopicMatcher,
+    pub(crate) by_id: HashMap<String, usize>,
+}
+
+impl ResponseSet {
+    pub fn topic(&self, id: &str) -> Option<&Topic> {
+        self.by_id.get(id).map(|i| &self.topics[*i])
+    }
+}
+
+/// The bot's own texts (`bot.toml`).
+pub struct BotTexts {
+    pub greeting: Rich,
+    pub help: Rich,
+    pub menu_prompt: Rich,
+    /// Topic ids on the main menu, in order.
+    pub menu: Vec<String>,
+    pub fallback: Rich,
+    pub did_you_mean: Rich,
+    pub privacy: Rich,
+    pub about: Rich,
+    pub audience_question: Rich,
+    pub audience_self: String,
+    pub audience_loved_one: String,
+    pub cancelled: Rich,
+    pub forgotten: Rich,
+    pub non_text: Rich,
+    pub button_menu: String,
+    pub button_crisis: String,
+    pub button_selfcheck: String,
+    pub sources_heading: String,
+    /// Command name and its one-line description, for Telegram's command menu.
+    pub commands: Vec<(String, String)>,
+}
+
+/// The crisis guidance (`crisis.toml`).
+pub struct CrisisTexts {
+    pub intro: Rich,
+    pub outside_us: Rich,
+    pub overdose: CrisisBlock,
+    pub withdrawal: CrisisBlock,
+    pub self_harm: CrisisBlock,
+}
+
+impl CrisisTexts {
+    pub fn block(&self, kind: CrisisKind) -> &CrisisBlock {
+        match kind {
+            CrisisKind::Overdose => &self.overdose,
+            CrisisKind::Withdrawal => &self.withdrawal,
+            CrisisKind::SelfHarm => &self.self_harm,
+        }
+    }
+}
+
+pub struct CrisisBlock {
+    pub body: Rich,
+    /// Topics offered as buttons under this block.
+    pub topics: Vec<String>,
+}
+
+/// The self-check (`selfcheck.toml`).
+pub struct SelfCheck {
+    pub intro: Rich,
+    /// "Question {n} of {total}".
+    pub progress: Rich,
+    pub yes: String,
+    pub no: String,
+    /// Label of the button that goes back to the current question.
+    pub resume: String,
+    pub questions: Vec<Rich>,
+    pub bands: Vec<Band>,
+}
+
+impl SelfCheck {
+    /// The band for a number of "yes" answers (validation guarantees exactly one).
+    pub fn band(&self, yes: usize) -> Option<&Band> {
+        self.bands.iter().find(|b| b.min <= yes && yes <= b.max)
+    }
+}
+
+pub struct Band {
+    pub min: usize,
+    pub max: usize,
+    pub text: Rich,
+    pub topics: Vec<String>,
+}
+
+/// One topic (`topics/<id>.toml`).
+pub struct Topic {
+    pub id: String,
+    pub title: String,
+    /// The crisis block this topic always carries.
+    pub crisis: Option<CrisisKind>,
+    pub phrasings: Vec<String>,
+    pub keywords: Vec<String>,
+    pub related: Vec<String>,
+    pub sources: Vec<String>,
+    /// Body and sources, ready to send (the crisis block is added by the engine).
+    pub answer: Rich,
+    /// The same for someone asking about a person they care about.
+    pub answer_loved_one: Option<Rich>,
+}

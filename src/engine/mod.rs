@@ -1,0 +1,437 @@
+//! The conversation engine: `(state, input, content) -> (new state, replies)`, pure.
+//!
+//! Every front end (Telegram, `chat`, `ask`) calls [`step`] and nothing else decides what
+//! the bot says. The rules, in order:
+//! 1. Crisis first: every text (message, caption, command payload) goes through the crisis
+//!    detector before anything else, in every state. If it finds a crisis, the first reply
+//!    is the crisis guidance (overdose and emergencies first: 911 before anything else).
+//! 2. Then the input is handled as usual: a flow in progress keeps its place. A crisis
+//!    mention during the self-check or the "for whom?" question shows the guidance, answers
+//!    the message, and keeps the self-check where it was with a button to continue; a
+//!    pending "for whom?" question is dropped in favour of the new message.
+//! 3. A topic that carries a crisis kind always shows that guidance with its answer (once
+//!    per reply).
+//! `step` cannot fail: unknown buttons, stale flows and removed topics lead to the menu.
+
+mod action;
+mod state;
+
+pub use action::Action;
+pub use state::{Flow, State};
+
+use crate::content::{crisis_page, ResponseSet, Rich, Topic, SELF_CHECK_QUESTIONS};
+use crate::text::audience::{audience_cue, Audience};
+use crate::text::crisis::{CrisisDetector, CrisisKind, CrisisSet};
+use crate::text::normalize::normalize;
+use crate::text::topics::MatchOutcome;
+
+/// What a person sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input<'a> {
+    Text(&'a str),
+    /// `/name payload` (the payload may be empty).
+    Command { name: &'a str, payload: &'a str },
+    /// A tapped button's callback data.
+    Button(&'a str),
+    /// A photo, sticker, voice message, file or location; with its caption if any.
+    NonText { caption: Option<&'a str> },
+}
+
+impl<'a> Input<'a> {
+    /// Reads a typed line: `/cmd@bot payload` is a command, anything else text.
+    pub fn from_text(text: &'a str) -> Input<'a> {
+        let trimmed = text.trim_start();
+        if let Some(rest) = trimmed.strip_prefix('/') {
+            let (head, payload) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            let name = head.split('@').next().unwrap_or(head);
+            if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Input::Command { name, payload: payload.trim() };
+            }
+        }
+        Input::Text(text)
+    }
+}
+
+/// One message to send: text and rows of buttons.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub text: Rich,
+    pub buttons: Vec<Vec<Button>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Button {
+    pub label: String,
+    pub action: Action,
+}
+
+/// What the stored state becomes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Next {
+    Keep(State),
+    /// `/forget`: delete everything stored for this chat.
+    Forget,
+}
+
+/// Something worth counting (for statistics; never any text).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    TopicServed(String),
+    DidYouMean,
+    Fallback,
+    Crisis(CrisisKind),
+    SelfCheckStarted,
+    SelfCheckCompleted,
+    Forgotten,
+}
+
+/// The engine's answer to one input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Turn {
+    pub next: Next,
+    pub messages: Vec<Message>,
+    /// The topic answered, if any.
+    pub topic: Option<String>,
+    /// Every crisis kind whose guidance this turn shows.
+    pub crisis: CrisisSet,
+    pub events: Vec<Event>,
+}
+
+/// Handles one input.
+pub fn step(state: &State, input: &Input, content: &ResponseSet) -> Turn {
+    let mut ctx = Ctx {
+        content,
+        state: state.clone(),
+        turn: Turn { next: Next::Keep(State::default()), messages: Vec::new(), topic: None, crisis: CrisisSet::default(), events: Vec::new() },
+        forget: false,
+    };
+    let was_in_self_check = matches!(state.flow, Flow::SelfCheck { .. });
+    if matches!(ctx.state.flow, Flow::Audience { .. }) && !matches!(input, Input::Button(_)) {
+        // A new message answers the pending "for whom?" question or replaces it.
+        if let Flow::Audience { topic } = std::mem::take(&mut ctx.state.flow) {
+            if let Input::Text(text) = input {
+                if let Some(audience) = audience_reply(&normalize(text)) {
+                    ctx.state.audience = Some(audience);
+                    ctx.topic_by_id(&topic);
+                    return ctx.finish(was_in_self_check);
+                }
+            }
+        }
+    }
+    match input {
+        Input::Text(text) => ctx.on_text(text),
+        Input::NonText { caption: Some(caption) } if !caption.trim().is_empty() => ctx.on_text(caption),
+        Input::NonText { .. } => {
+            let text = ctx.content.bot.non_text.clone();
+            ctx.menu_with(text);
+        }
+        Input::Command { name, payload } => ctx.on_command(name, payload),
+        Input::Button(data) => match Action::decode(data) {
+            Some(action) => ctx.on_action(action),
+            None => ctx.menu(),
+        },
+    }
+    ctx.finish(was_in_self_check)
+}
+
+struct Ctx<'c> {
+    content: &'c ResponseSet,
+    state: State,
+    turn: Turn,
+    forget: bool,
+}
+
+impl Ctx<'_> {
+    fn finish(mut self, was_in_self_check: bool) -> Turn {
+        if let Flow::SelfCheck { .. } = self.state.flow {
+            let asking = self.turn.messages.last().is_some_and(|m| {
+                m.buttons.iter().flatten().any(|b| matches!(b.action, Action::SelfCheckAnswer { .. }))
+            });
+            if was_in_self_check && !asking {
+                let label = self.content.selfcheck.resume.clone();
+                if let Some(last) = self.turn.messages.last_mut() {
+                    last.buttons.insert(0, vec![Button { label, action: Action::SelfCheckResume }]);
+                }
+            }
+        }
+        self.turn.next = if self.forget { Next::Forget } else { Next::Keep(self.state) };
+        self.turn
+    }
+
+    fn send(&mut self, text: Rich, buttons: Vec<Vec<Button>>) {
+        self.turn.messages.push(Message { text, buttons });
+    }
+
+    fn menu_button(&self) -> Vec<Button> {
+        vec![Button { label: self.content.bot.button_menu.clone(), action: Action::Menu }]
+    }
+
+    fn topic_buttons<'a>(&self, ids: impl IntoIterator<Item = &'a String>) -> Vec<Vec<Button>> {
+        ids.into_iter()
+            .filter_map(|id| self.content.topic(id))
+            .map(|t| vec![Button { label: t.title.clone(), action: Action::Topic(t.id.clone()) }])
+            .collect()
+    }
+
+    fn menu(&mut self) {
+        let text = self.content.bot.menu_prompt.clone();
+        self.menu_with(text);
+    }
+
+    /// A text followed by the main menu's buttons.
+    fn menu_with(&mut self, text: Rich) {
+        let bot = &self.content.bot;
+        let mut buttons = self.topic_buttons(&bot.menu);
+        buttons.push(vec![Button { label: bot.button_selfcheck.clone(), action: Action::SelfCheckStart }]);
+        buttons.push(vec![Button { label: bot.button_crisis.clone(), action: Action::Crisis }]);
+        self.send(text, buttons);
+    }
+
+    /// Crisis guidance for the kinds found in what the person wrote, as the first message.
+    fn crisis_first(&mut self, kinds: CrisisSet) {
+        if kinds.is_empty() {
+            return;
+        }
+        let crisis = &self.content.crisis;
+        let mut parts: Vec<&Rich> = kinds.iter().map(|k| &crisis.block(k).body).collect();
+        parts.push(&crisis.outside_us);
+        let text = Rich::join(parts);
+        let mut topics: Vec<&String> = Vec::new();
+        for kind in kinds.iter() {
+            for id in &crisis.block(kind).topics {
+                if !topics.contains(&id) {
+                    topics.push(id);
+                }
+            }
+        }
+        let mut buttons = self.topic_buttons(topics);
+        buttons.push(self.menu_button());
+        self.send(text, buttons);
+        self.mark_crisis(kinds);
+    }
+
+    fn mark_crisis(&mut self, kinds: CrisisSet) {
+        for kind in kinds.iter() {
+            if !self.turn.crisis.contains(kind) {
+                self.turn.events.push(Event::Crisis(kind));
+            }
+        }
+        self.turn.crisis = self.turn.crisis.union(kinds);
+    }
+
+    fn on_text(&mut self, text: &str) {
+        let normalized = normalize(text);
+        let kinds = CrisisDetector::get().detect(&normalized);
+        self.crisis_first(kinds);
+        if let Flow::SelfCheck { next, .. } = self.state.flow {
+            if let Some(yes) = yes_no(&normalized) {
+                self.answer_self_check(next, yes);
+                return;
+            }
+        }
+        if let Some(cue) = audience_cue(&normalized) {
+            self.state.audience = Some(cue);
+        }
+        match self.content.matcher.classify(&normalized) {
+            MatchOutcome::Answer(index) => self.topic(&self.content.topics[index]),
+            MatchOutcome::DidYouMean(picks) => {
+                let ids: Vec<String> = picks.iter().map(|i| self.content.topics[*i].id.clone()).collect();
+                let mut buttons = self.topic_buttons(&ids);
+                buttons.push(self.menu_button());
+                self.send(self.content.bot.did_you_mean.clone(), buttons);
+                self.turn.events.push(Event::DidYouMean);
+            }
+            MatchOutcome::NoMatch if kinds.is_empty() => {
+                let text = self.content.bot.fallback.clone();
+                self.menu_with(text);
+                self.turn.events.push(Event::Fallback);
+            }
+            // The crisis guidance already answers the message.
+            MatchOutcome::NoMatch => {}
+        }
+    }
+
+    fn on_command(&mut self, name: &str, payload: &str) {
+        // Deep-link payloads use hyphens and underscores for spaces.
+        let payload_text = payload.replace(['-', '_'], " ");
+        let kinds = CrisisDetector::get().detect(&normalize(&payload_text));
+        self.crisis_first(kinds);
+        let bot = &self.content.bot;
+        match name.to_ascii_lowercase().as_str() {
+            "start" => {
+                self.state.flow = Flow::Idle;
+                match self.content.topic(payload) {
+                    Some(topic) => self.topic(topic),
+                    None => {
+                        let text = bot.greeting.clone();
+                        self.menu_with(text);
+                    }
+                }
+            }
+            "help" => self.send(bot.help.clone(), vec![self.menu_button()]),
+            "topics" | "menu" => self.menu(),
+            "crisis" | "help_now" | "sos" => self.crisis_page(),
+            "selfcheck" | "self_check" => self.start_self_check(),
+            "cancel" | "stop" => {
+                self.state.flow = Flow::Idle;
+                let text = bot.cancelled.clone();
+                self.menu_with(text);
+            }
+            "privacy" => self.send(bot.privacy.clone(), vec![self.menu_button()]),
+            "about" => self.send(bot.about.clone(), vec![self.menu_button()]),
+            "forget" => {
+                self.state = State::default();
+                self.forget = true;
+                self.send(bot.forgotten.clone(), Vec::new());
+                self.turn.events.push(Event::Forgotten);
+            }
+            _ => {
+                let text = bot.fallback.clone();
+                self.menu_with(text);
+            }
+        }
+    }
+
+    fn on_action(&mut self, action: Action) {
+        match action {
+            Action::Topic(id) => self.topic_by_id(&id),
+            Action::Menu => self.menu(),
+            Action::Crisis => self.crisis_page(),
+            Action::Audience(audience, id) => {
+                self.state.audience = Some(audience);
+                if matches!(self.state.flow, Flow::Audience { .. }) {
+                    self.state.flow = Flow::Idle;
+                }
+                self.topic_by_id(&id);
+            }
+            Action::SelfCheckStart => self.start_self_check(),
+            Action::SelfCheckAnswer { question, yes } => match self.state.flow {
+                Flow::SelfCheck { next, .. } if next == question => self.answer_self_check(next, yes),
+                // A second tap on an answered question: show where we are instead.
+                Flow::SelfCheck { next, .. } => self.ask_question(next),
+                _ => self.menu(),
+            },
+            Action::SelfCheckResume => match self.state.flow {
+                Flow::SelfCheck { next, .. } => self.ask_question(next),
+                _ => self.menu(),
+            },
+        }
+    }
+
+    fn crisis_page(&mut self) {
+        let text = crisis_page(&self.content.crisis);
+        self.send(text, vec![self.menu_button()]);
+        self.mark_crisis(CrisisKind::ALL.into_iter().collect());
+    }
+
+    fn topic_by_id(&mut self, id: &str) {
+        match self.content.topic(id) {
+            Some(topic) => self.topic(topic),
+            // The topic was removed since this button or state was made.
+            None => self.menu(),
+        }
+    }
+
+    /// Answers a topic, asking "for whom?" first where the answer depends on it.
+    fn topic(&mut self, topic: &Topic) {
+        let carried = topic.crisis.filter(|k| !self.turn.crisis.contains(*k));
+        let crisis_block = carried.map(|k| Rich::join([&self.content.crisis.block(k).body, &self.content.crisis.outside_us]));
+        let answer = match (&topic.answer_loved_one, self.state.audience) {
+            (Some(loved), Some(Audience::LovedOne)) => loved,
+            (Some(_), None) => {
+                // Safety before the question: a crisis topic's guidance comes with it.
+                let bot = &self.content.bot;
+                let text = Rich::join(crisis_block.iter().chain([&bot.audience_question]));
+                let buttons = vec![vec![
+                    Button { label: bot.audience_self.clone(), action: Action::Audience(Audience::Myself, topic.id.clone()) },
+                    Button { label: bot.audience_loved_one.clone(), action: Action::Audience(Audience::LovedOne, topic.id.clone()) },
+                ]];
+                self.send(text, buttons);
+                if let Some(kind) = carried {
+                    self.mark_crisis(std::iter::once(kind).collect());
+                }
+                if !matches!(self.state.flow, Flow::SelfCheck { .. }) {
+                    self.state.flow = Flow::Audience { topic: topic.id.clone() };
+                }
+                return;
+            }
+            _ => &topic.answer,
+        };
+        let text = match &crisis_block {
+            Some(block) => Rich::join([answer, block]),
+            None => answer.clone(),
+        };
+        let mut buttons = self.topic_buttons(&topic.related);
+        buttons.push(self.menu_button());
+        self.send(text, buttons);
+        if let Some(kind) = carried {
+            self.mark_crisis(std::iter::once(kind).collect());
+        }
+        self.turn.topic = Some(topic.id.clone());
+        self.turn.events.push(Event::TopicServed(topic.id.clone()));
+    }
+
+    fn start_self_check(&mut self) {
+        self.state.flow = Flow::SelfCheck { next: 0, yes: 0 };
+        self.send(self.content.selfcheck.intro.clone(), Vec::new());
+        self.ask_question(0);
+        self.turn.events.push(Event::SelfCheckStarted);
+    }
+
+    fn ask_question(&mut self, index: u8) {
+        let sc = &self.content.selfcheck;
+        let Some(question) = sc.questions.get(usize::from(index)) else {
+            self.state.flow = Flow::Idle;
+            self.menu();
+            return;
+        };
+        let progress = sc.progress.fill("n", &(usize::from(index) + 1).to_string()).fill("total", &sc.questions.len().to_string());
+        let buttons = vec![vec![
+            Button { label: sc.yes.clone(), action: Action::SelfCheckAnswer { question: index, yes: true } },
+            Button { label: sc.no.clone(), action: Action::SelfCheckAnswer { question: index, yes: false } },
+        ]];
+        self.send(Rich::join([&progress, question]), buttons);
+    }
+
+    fn answer_self_check(&mut self, question: u8, yes: bool) {
+        let Flow::SelfCheck { yes: mut bits, .. } = self.state.flow else { return };
+        if yes {
+            bits |= 1 << question;
+        }
+        let next = question + 1;
+        if usize::from(next) < self.content.selfcheck.questions.len().min(SELF_CHECK_QUESTIONS) {
+            self.state.flow = Flow::SelfCheck { next, yes: bits };
+            self.ask_question(next);
+            return;
+        }
+        self.state.flow = Flow::Idle;
+        let count = bits.count_ones() as usize;
+        match self.content.selfcheck.band(count) {
+            Some(band) => {
+                let mut buttons = self.topic_buttons(&band.topics);
+                buttons.push(self.menu_button());
+                self.send(band.text.clone(), buttons);
+            }
+            None => self.menu(),
+        }
+        self.turn.events.push(Event::SelfCheckCompleted);
+    }
+}
+
+/// "yes" / "no" typed instead of tapped.
+fn yes_no(normalized: &str) -> Option<bool> {
+    match normalized {
+        "yes" | "y" | "yeah" | "yep" | "yup" | "ya" | "yes i have" | "si" | "true" => Some(true),
+        "no" | "n" | "nope" | "nah" | "no i havent" | "false" => Some(false),
+        _ => None,
+    }
+}
+
+/// A typed answer to "for yourself or for someone you care about?".
+fn audience_reply(normalized: &str) -> Option<Audience> {
+    match normalized {
+        "me" | "myself" | "for me" | "for myself" | "self" | "yourself" | "for yourself" | "mine" | "i am" | "1" => Some(Audience::Myself),
+        "someone" | "someone else" | "for someone" | "for someone else" | "loved one" | "a loved one" | "friend" | "family" | "2" => Some(Audience::LovedOne),
+        other => audience_cue(other),
+    }
+}

@@ -1,0 +1,31 @@
+//! The dialogue state: the only thing stored per chat. Small, and never any message text.
+
+use serde::{Deserialize, Serialize};
+
+use crate::text::audience::Audience;
+
+/// Where a chat is. Serialized by the Telegram adapter's storage; unknown or old shapes fail
+/// to deserialize and the adapter resets the chat to the default.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    #[serde(default)]
+    pub flow: Flow,
+    /// Whether this person asks for themselves or for someone they care about, once known;
+    /// kept so the question is asked once, not on every topic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<Audience>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flow {
+    /// No flow in progress: free questions and menus.
+    #[default]
+    Idle,
+    /// Waiting for "for yourself or for someone you care about?" before showing a topic.
+    Audience { topic: String },
+    /// In the self-check: `next` is the 0-based question to answer, `yes` one bit per
+    /// question answered "yes".
+    SelfCheck { next: u8, yes: u16 },
+}

@@ -1,0 +1,20 @@
+//! klonopin-bot: curated, sourced answers about Klonopin (clonazepam) and a path to real help.
+//!
+//! One engine, several front ends. The layout:
+//! - [`text`]: pure text understanding: [`text::normalize`] folds what people type into one
+//!   form, [`text::crisis`] finds overdose, withdrawal and self-harm mentions, and
+//!   [`text::topics`] scores topics with typo tolerance.
+//! - [`content`]: the operators' `responses/` files, parsed and validated into an immutable
+//!   [`content::ResponseSet`]; every problem is a `file:line:col: message` diagnostic.
+//! - [`engine`]: the pure dialogue state machine, `step(state, input, content)`, which
+//!   decides everything the bot says. Crisis guidance comes first, in every state.
+//! - [`repl`]: the terminal front ends (`chat`, `ask`) over the same engine.
+//! - [`telegram`]: the thin teloxide adapter that runs the bot as a service.
+//! - [`cli`]: the command line that ties them together.
+
+pub mod cli;
+pub mod content;
+pub mod engine;
+pub mod repl;
+pub mod telegram;
+pub mod text;

@@ -1,0 +1,371 @@
+//! Crisis detection: which kinds of crisis guidance a normalized message calls for, and why.
+//!
+//! Recall is the safety property here. The detector reads the output of
+//! [`normalize`](super::normalize::normalize) and looks for: crisis words and their
+//! inflections (by stem), their misspellings (bounded edit distance), abbreviations (od, wd),
+//! Spanish, and phrases that describe a crisis without naming it ("stopped taking it",
+//! "won't wake up", "want to die"). It knows nothing of topics or dialogue state, so it runs
+//! first on every text, in every state.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use serde::{Deserialize, Serialize};
+
+use super::fuzzy::{allowed_typos, distance_within};
+
+/// A kind of crisis guidance, in the order replies show them (most urgent first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CrisisKind {
+    /// Overdose or another medical emergency: 911 first.
+    Overdose,
+    /// Thoughts of suicide or self-harm: 988.
+    SelfHarm,
+    /// Withdrawal, stopping, tapering: seizure risk, never stop abruptly.
+    Withdrawal,
+}
+
+impl CrisisKind {
+    pub const ALL: [CrisisKind; 3] = [CrisisKind::Overdose, CrisisKind::SelfHarm, CrisisKind::Withdrawal];
+
+    /// The name used in response files, JSON output and metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            CrisisKind::Overdose => "overdose",
+            CrisisKind::SelfHarm => "self-harm",
+            CrisisKind::Withdrawal => "withdrawal",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<CrisisKind> {
+        CrisisKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+/// A set of crisis kinds, iterated most urgent first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CrisisSet(u8);
+
+impl CrisisSet {
+    pub fn insert(&mut self, kind: CrisisKind) {
+        self.0 |= kind.bit();
+    }
+    pub fn contains(self, kind: CrisisKind) -> bool {
+        self.0 & kind.bit() != 0
+    }
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    pub fn union(self, other: CrisisSet) -> CrisisSet {
+        CrisisSet(self.0 | other.0)
+    }
+    pub fn iter(self) -> impl Iterator<Item = CrisisKind> {
+        CrisisKind::ALL.into_iter().filter(move |k| self.contains(*k))
+    }
+}
+
+impl FromIterator<CrisisKind> for CrisisSet {
+    fn from_iter<I: IntoIterator<Item = CrisisKind>>(iter: I) -> Self {
+        let mut set = CrisisSet::default();
+        for kind in iter {
+            set.insert(kind);
+        }
+        set
+    }
+}
+
+/// Why a kind was detected: shown by `explain` so editors can see which rule fired.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CrisisHit {
+    pub kind: CrisisKind,
+    pub rule: String,
+}
+
+use CrisisKind::{Overdose as O, SelfHarm as S, Withdrawal as W};
+
+/// Whole words that are crisis mentions as they stand.
+const WORDS: &[(&str, CrisisKind)] = &[
+    ("withdraw", W), ("withdraws", W), ("withdrawal", W), ("withdrawals", W),
+    ("withdrawing", W), ("withdrew", W), ("withdrawn", W), ("wd", W), ("wds", W),
+    ("detox", W), ("detoxing", W), ("detoxed", W), ("detoxification", W),
+    ("abstinencia", W), ("abstinence", W), ("taper", W), ("tapering", W), ("tapered", W),
+    ("wean", W), ("weaning", W), ("weaned", W), ("dopesick", W),
+    ("overdose", O), ("overdosed", O), ("overdoses", O), ("overdosing", O),
+    ("od", O), ("ods", O), ("oded", O), ("oding", O), ("odeing", O),
+    ("sobredosis", O), ("overdosis", O), ("seizure", O), ("seizures", O), ("seizing", O),
+    ("seizer", O), ("seizers", O), ("convulsion", O), ("convulsions", O), ("convulsing", O),
+    ("convulsiones", O), ("unresponsive", O), ("inconsciente", O),
+    ("suicide", S), ("suicidal", S), ("suicidio", S), ("suicidarme", S), ("unalive", S),
+    ("unaliving", S), ("kms", S), ("selfharm", S), ("selfharming", S),
+];
+
+/// Word beginnings that cover every inflection and most misspellings of a crisis word.
+const STEMS: &[(&str, CrisisKind)] = &[
+    ("withdr", W), ("widthdr", W), ("abstinenc", W), ("desintox", W),
+    ("overdos", O), ("overdoz", O), ("sobredos", O), ("convuls", O), ("seizur", O),
+    ("suicid", S),
+];
+
+/// Canonical words matched with typo tolerance ([`allowed_typos`] by length).
+const FUZZY: &[(&str, CrisisKind)] = &[
+    ("withdrawal", W), ("withdrawals", W), ("withdraw", W), ("withdrawing", W),
+    ("abstinencia", W),
+    ("overdose", O), ("overdosed", O), ("overdosing", O), ("sobredosis", O), ("seizure", O),
+    ("suicide", S), ("suicidal", S),
+];
+
+/// Real words within typo distance of a crisis word: never read as typos.
+const NOT_TYPOS: &[&str] = &[
+    "overdone", "overdue", "overuse", "overused", "overrode", "overdraw", "overdrawn", "overdraft",
+    "overdrive", "leisure", "subside", "subsided", "seize", "seized", "withhold", "abstinent",
+    "overdoes", // handled below as a deliberate misspelling, not via fuzzy
+];
+
+/// Phrases that describe a crisis without naming it (normalized when the detector is built).
+const PHRASES: &[(&str, CrisisKind)] = &[
+    // Stopping abruptly, running out.
+    ("cold turkey", W), ("ran out of", W), ("run out of", W), ("running out of", W),
+    ("out of my pills", W), ("out of pills", W), ("out of my meds", W), ("out of my klonopin", W),
+    ("rebound anxiety", W), ("interdose", W), ("without my pills", W), ("without my meds", W),
+    ("dejar de tomar", W), ("deje de tomar", W),
+    // Too much, emergencies.
+    ("overdoes", O), ("took too many", O), ("take too many", O), ("taken too many", O),
+    ("too many pills", O), ("too many pins", O), ("too many tablets", O), ("took too much", O),
+    ("taken too much", O), ("whole bottle", O), ("entire bottle", O), ("whole pack", O),
+    ("whole prescription", O), ("a handful of", O), ("wont wake", O), ("won t wake", O),
+    ("cant wake", O), ("can not wake", O), ("cannot wake", O), ("wouldnt wake", O),
+    ("not waking up", O), ("wont respond", O), ("not responding", O), ("not breathing", O),
+    ("stopped breathing", O), ("cant breathe", O), ("cant breath", O), ("barely breathing", O),
+    ("trouble breathing", O), ("hard to breathe", O), ("struggling to breathe", O),
+    ("shallow breathing", O), ("slow breathing", O), ("breathing slowly", O),
+    ("blue lips", O), ("lips are blue", O), ("lips turning blue", O), ("turning blue", O),
+    ("passed out", O), ("collapsed", O), ("poison control", O), ("poison help", O),
+    ("no respira", O), ("no despierta", O), ("no reacciona", O), ("demasiadas pastillas", O),
+    ("muchas pastillas", O), ("tomo demasiado", O), ("tomo demasiadas", O), ("tome demasiadas", O),
+    // Self-harm.
+    ("kill myself", S), ("killing myself", S), ("kill my self", S), ("end my life", S),
+    ("ending my life", S), ("end it all", S), ("take my own life", S), ("take my life", S),
+    ("want to die", S), ("wanna die", S), ("want to be dead", S), ("wish i was dead", S),
+    ("wish i were dead", S), ("better off dead", S), ("dont want to live", S),
+    ("dont want to be alive", S), ("dont want to be here anymore", S), ("no reason to live", S),
+    ("not worth living", S), ("hurt myself", S), ("hurting myself", S), ("harm myself", S),
+    ("harming myself", S), ("self harm", S), ("cut myself", S), ("cutting myself", S),
+    ("me quiero morir", S), ("quiero morir", S), ("quiero matarme", S), ("me quiero matar", S),
+    ("no quiero vivir", S), ("quitarme la vida", S), ("hacerme dano", S),
+];
+
+/// Verbs of stopping; followed closely by a reference to the drug they mean withdrawal.
+const STOP_VERBS: &[&str] = &[
+    "stop", "stopped", "stopping", "stops", "quit", "quitting", "quits", "quitted", "ditched",
+    "dropped", "cut", "cutting", "coming", "come", "came", "get", "getting", "got", "going",
+    "went", "jumped", "jumping", "kick", "kicking", "kicked",
+];
+
+/// Words that, after a stop verb, make it about the medicine ("stopped taking it").
+const DRUG_REFS: &[&str] = &[
+    "taking", "take", "it", "them", "meds", "medication", "medicine", "pills", "tablets",
+    "klonopin", "clonazepam", "k", "kpins", "pins", "klonnies", "klonnie", "klons", "klonos",
+    "benzo", "benzos", "xanax", "valium", "ativan", "cold", "rivotril",
+];
+
+/// Verbs of swallowing; followed by a large count of pills they mean overdose.
+const TAKE_VERBS: &[&str] = &["took", "take", "taken", "ate", "swallowed", "popped", "tomo", "tome"];
+const PILL_WORDS: &[&str] = &["pills", "pins", "tabs", "tablets", "bars", "of", "kpins", "klonopin", "pastillas"];
+const NUMBER_WORDS: &[&str] = &[
+    "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "fifteen", "twenty",
+    "thirty", "forty", "fifty", "dozen", "hundred", "cinco", "seis", "diez", "veinte",
+];
+
+/// Stop verbs that only mean stopping when "off" follows ("coming off it", "get off klonopin").
+const NEEDS_OFF: &[&str] = &["coming", "come", "came", "get", "getting", "got", "going", "went", "jumped", "jumping"];
+
+/// The detector's compiled tables; built once, shared by every caller.
+pub struct CrisisDetector {
+    words: HashMap<&'static str, CrisisKind>,
+    /// None only if the automaton could not be built; phrases are then searched one by one,
+    /// slower but with the same answers (a start-up failure must not become a silent hole).
+    phrases: Option<AhoCorasick>,
+    phrase_kinds: Vec<(String, CrisisKind)>,
+}
+
+impl CrisisDetector {
+    /// The process-wide detector.
+    pub fn get() -> &'static CrisisDetector {
+        static DETECTOR: OnceLock<CrisisDetector> = OnceLock::new();
+        DETECTOR.get_or_init(CrisisDetector::build)
+    }
+
+    fn build() -> CrisisDetector {
+        let phrase_kinds: Vec<(String, CrisisKind)> = PHRASES
+            .iter()
+            .map(|(p, k)| (format!(" {} ", super::normalize::normalize(p)), *k))
+            .collect();
+        let phrases = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(phrase_kinds.iter().map(|(p, _)| p.as_str()))
+            .ok();
+        CrisisDetector { words: WORDS.iter().copied().collect(), phrases, phrase_kinds }
+    }
+
+    /// The crisis kinds a normalized text calls for.
+    pub fn detect(&self, normalized: &str) -> CrisisSet {
+        let mut set = CrisisSet::default();
+        self.scan(normalized, |kind, _| set.insert(kind));
+        set
+    }
+
+    /// Every rule that fired, for `explain`.
+    pub fn explain(&self, normalized: &str) -> Vec<CrisisHit> {
+        let mut hits = Vec::new();
+        self.scan(normalized, |kind, rule| hits.push(CrisisHit { kind, rule: rule() }));
+        hits
+    }
+
+    fn scan(&self, normalized: &str, mut found: impl FnMut(CrisisKind, &dyn Fn() -> String)) {
+        let tokens: Vec<&str> = normalized.split(' ').filter(|t| !t.is_empty()).collect();
+        let mut overdose = false;
+        for (i, token) in tokens.iter().enumerate() {
+            if let Some(kind) = self.words.get(token) {
+                overdose |= *kind == O;
+                found(*kind, &|| format!("word \"{token}\""));
+                continue;
+            }
+            if let Some((stem, kind)) = STEMS.iter().find(|(stem, _)| token.starts_with(stem)) {
+                overdose |= *kind == O;
+                found(*kind, &|| format!("\"{token}\" starts with \"{stem}\""));
+                continue;
+            }
+            if let Some((word, kind, d)) = fuzzy_crisis_word(token) {
+                overdose |= kind == O;
+                found(kind, &|| format!("\"{token}\" is a typo of \"{word}\" (distance {d})"));
+                continue;
+            }
+            if let Some(reason) = stop_verb_rule(&tokens, i) {
+                found(W, &|| reason.clone());
+            }
+            if let Some(reason) = pill_count_rule(&tokens, i) {
+                overdose = true;
+                found(O, &|| reason.clone());
+            }
+        }
+        let padded = format!(" {normalized} ");
+        let matched: Vec<usize> = match &self.phrases {
+            Some(ac) => ac.find_overlapping_iter(&padded).map(|m| m.pattern().as_usize()).collect(),
+            None => (0..self.phrase_kinds.len()).filter(|i| padded.contains(&self.phrase_kinds[*i].0)).collect(),
+        };
+        for index in matched {
+            let (phrase, kind) = &self.phrase_kinds[index];
+            overdose |= *kind == O;
+            found(*kind, &|| format!("phrase \"{}\"", phrase.trim()));
+        }
+        if overdose && (padded.contains(" on purpose ") || padded.contains(" intentionally ")) {
+            found(S, &|| "overdose \"on purpose\"".to_owned());
+        }
+    }
+}
+
+fn fuzzy_crisis_word(token: &str) -> Option<(&'static str, CrisisKind, usize)> {
+    if token.len() < 5 || !token.is_ascii() || NOT_TYPOS.contains(&token) {
+        return None;
+    }
+    FUZZY.iter().find_map(|(word, kind)| {
+        let max = allowed_typos(token.len().max(word.len()));
+        distance_within(token, word, max).map(|d| (*word, *kind, d))
+    })
+}
+
+fn is_drug_ref(token: &str) -> bool {
+    DRUG_REFS.contains(&token)
+        || ["klonopin", "clonazepam"]
+            .iter()
+            .any(|name| token.len() >= 6 && distance_within(token, name, 2).is_some())
+}
+
+/// "stopped taking it", "quit klonopin", "coming off pins": a stop verb, then within three
+/// words a reference to the medicine.
+fn stop_verb_rule(tokens: &[&str], i: usize) -> Option<String> {
+    let verb = tokens[i];
+    if !STOP_VERBS.contains(&verb) {
+        return None;
+    }
+    let window = &tokens[i + 1..tokens.len().min(i + 5)];
+    if NEEDS_OFF.contains(&verb) && window.first() != Some(&"off") {
+        return None;
+    }
+    let reference = window.iter().take(4).find(|t| is_drug_ref(t))?;
+    Some(format!("\"{verb}\" followed by \"{reference}\""))
+}
+
+/// "took 10 pills", "swallowed twenty of my pins": a swallowing verb, then a count of five or
+/// more, then a pill word.
+fn pill_count_rule(tokens: &[&str], i: usize) -> Option<String> {
+    if !TAKE_VERBS.contains(&tokens[i]) {
+        return None;
+    }
+    let count_at = (i + 1..tokens.len().min(i + 4)).find(|p| is_large_count(tokens[*p]))?;
+    let pill = tokens.get(count_at + 1).filter(|t| PILL_WORDS.contains(t))?;
+    Some(format!("\"{}\" \"{}\" \"{pill}\"", tokens[i], tokens[count_at]))
+}
+
+fn is_large_count(token: &str) -> bool {
+    token.parse::<u32>().map(|n| n >= 5).unwrap_or(false) || NUMBER_WORDS.contains(&token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::normalize::normalize;
+
+    fn kinds(text: &str) -> Vec<&'static str> {
+        CrisisDetector::get().detect(&normalize(text)).iter().map(CrisisKind::name).collect()
+    }
+
+    #[test]
+    fn detects_and_ignores() {
+        let cases: &[(&str, &[&str])] = &[
+            ("klonopin withdrawal", &["withdrawal"]),
+            ("withdrawl symptoms", &["withdrawal"]),
+            ("widthdrawal", &["withdrawal"]),
+            ("w/d from pins", &["withdrawal"]),
+            ("i think he OD'd", &["overdose"]),
+            ("she is ODing", &["overdose"]),
+            ("O.D.", &["overdose"]),
+            ("overdoes", &["overdose"]),
+            ("0verdose", &["overdose"]),
+            ("I stopped taking it 3 days ago", &["withdrawal"]),
+            ("coming off klonopin", &["withdrawal"]),
+            ("quit cold turkey", &["withdrawal"]),
+            ("he won't wake up", &["overdose"]),
+            ("took 20 pills", &["overdose"]),
+            ("took 20 pills on purpose", &["overdose", "self-harm"]),
+            ("i want to die", &["self-harm"]),
+            ("sobredosis de clonazepam", &["overdose"]),
+            ("síndrome de abstinencia", &["withdrawal"]),
+            ("what is klonopin", &[]),
+            ("is it odd to feel sleepy", &[]),
+            ("what dose is normal", &[]),
+            ("my refill is overdue", &[]),
+            ("how to overcome anxiety", &[]),
+            ("stop sign", &[]),
+            ("come off it, really?", &["withdrawal"]),
+            ("I take 2 pills a day", &[]),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(kinds(text), *expected, "text: {text:?}");
+        }
+    }
+
+    #[test]
+    fn explain_names_the_rule() {
+        let hits = CrisisDetector::get().explain(&normalize("withdrawl"));
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].kind, CrisisKind::Withdrawal);
+        assert!(hits[0].rule.contains("withdr"), "{}", hits[0].rule);
+    }
+}

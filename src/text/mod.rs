@@ -1,0 +1,7 @@
+//! Pure text understanding: normalization, crisis detection, topic matching.
+
+pub mod audience;
+pub mod crisis;
+pub mod fuzzy;
+pub mod normalize;
+pub mod topics;
