@@ -102,12 +102,14 @@ const WORDS: &[(&str, CrisisKind)] = &[
     ("seizer", O), ("seizers", O), ("convulsion", O), ("convulsions", O), ("convulsing", O),
     ("convulsiones", O), ("unresponsive", O), ("inconsciente", O),
     ("suicide", S), ("suicidal", S), ("suicidio", S), ("suicidarme", S), ("unalive", S),
-    ("unaliving", S), ("kms", S), ("selfharm", S), ("selfharming", S),
+    ("unaliving", S), ("kms", S), ("selfharm", S), ("selfharming", S), ("sewerslide", S),
+    ("microtaper", W), ("microtapering", W), ("doubled", O), ("foaming", O),
 ];
 
 /// Word beginnings that cover every inflection and most misspellings of a crisis word.
 const STEMS: &[(&str, CrisisKind)] = &[
-    ("withdr", W), ("widthdr", W), ("abstinenc", W), ("desintox", W),
+    ("withdr", W), ("widthdr", W), ("abstinenc", W), ("desintox", W), ("taper", W),
+    ("microtaper", W), ("discontinu", W),
     ("overdos", O), ("overdoz", O), ("sobredos", O), ("convuls", O), ("seizur", O),
     ("suicid", S),
 ];
@@ -133,7 +135,8 @@ const PHRASES: &[(&str, CrisisKind)] = &[
     ("cold turkey", W), ("ran out of", W), ("run out of", W), ("running out of", W),
     ("out of my pills", W), ("out of pills", W), ("out of my meds", W), ("out of my klonopin", W),
     ("rebound anxiety", W), ("interdose", W), ("without my pills", W), ("without my meds", W),
-    ("dejar de tomar", W), ("deje de tomar", W),
+    ("dejar de tomar", W), ("deje de tomar", W), ("no he tomado", W), ("no tomo", W),
+    ("sin tomar", W), ("already out", W), ("discontinuation", W),
     // Too much, emergencies.
     ("overdoes", O), ("took too many", O), ("take too many", O), ("taken too many", O),
     ("too many pills", O), ("too many pins", O), ("too many tablets", O), ("took too much", O),
@@ -148,6 +151,10 @@ const PHRASES: &[(&str, CrisisKind)] = &[
     ("passed out", O), ("collapsed", O), ("poison control", O), ("poison help", O),
     ("no respira", O), ("no despierta", O), ("no reacciona", O), ("demasiadas pastillas", O),
     ("muchas pastillas", O), ("tomo demasiado", O), ("tomo demasiadas", O), ("tome demasiadas", O),
+    ("tome demasiado", O), ("double dose", O), ("double dosed", O), ("doubled my dose", O),
+    ("triple dose", O), ("way too many", O), ("foaming at the mouth", O), ("nodding out", O),
+    ("wont stay awake", O), ("cant stay awake", O), ("cant keep him awake", O),
+    ("cant keep her awake", O), ("call 911", O), ("called 911", O), ("calling 911", O),
     // Self-harm.
     ("kill myself", S), ("killing myself", S), ("kill my self", S), ("end my life", S),
     ("ending my life", S), ("end it all", S), ("take my own life", S), ("take my life", S),
@@ -158,32 +165,77 @@ const PHRASES: &[(&str, CrisisKind)] = &[
     ("harming myself", S), ("self harm", S), ("cut myself", S), ("cutting myself", S),
     ("me quiero morir", S), ("quiero morir", S), ("quiero matarme", S), ("me quiero matar", S),
     ("no quiero vivir", S), ("quitarme la vida", S), ("hacerme dano", S),
+    ("better off without me", S), ("ending things", S), ("end things", S), ("to be over", S),
+    ("never wake up", S), ("not wake up", S), ("jump off a", S), ("jump off the", S),
+    ("point in living", S), ("point of living", S), ("reason to live", S), ("cut again", S),
+    ("cutting again", S), ("me corto", S), ("cortarme", S), ("sewerslide", S),
+    ("dont want to wake up", S), ("no longer be here", S), ("not be here anymore", S),
 ];
 
-/// Verbs of stopping; followed closely by a reference to the drug they mean withdrawal.
+/// A word from `first`, then within `within` words one from `then`: a crisis described
+/// rather than named ("stopped taking it", "took a bunch of pins", "wants to die").
+struct Near {
+    first: &'static [&'static str],
+    then: &'static [&'static str],
+    within: usize,
+    kind: CrisisKind,
+    /// Also look before the first word ("breathing is shallow" and "shallow breathing").
+    both_ways: bool,
+}
+
+/// The medicine, by name or slang; strong enough to stand after "off", "no", "without".
+const DRUG_NAMES: &[&str] = &[
+    "klonopin", "clonazepam", "kpin", "kpins", "pins", "pin", "klonnies", "klonnie", "klons", "klonos",
+    "benzo", "benzos", "rivotril", "xanax", "valium", "ativan", "meds", "medication", "medicine",
+    "pills", "pastillas", "dose", "doses", "dosage",
+];
+/// The medicine, including words that only point at it after a verb ("stopped taking it").
+const DRUG_REFS: &[&str] = &[
+    "klonopin", "clonazepam", "kpin", "kpins", "pins", "klonnies", "klonnie", "klons", "klonos",
+    "benzo", "benzos", "rivotril", "xanax", "valium", "ativan", "meds", "medication", "medicine",
+    "pills", "tablets", "pastillas", "dose", "doses", "dosage", "taking", "take", "it", "them",
+    "k", "cold",
+];
 const STOP_VERBS: &[&str] = &[
     "stop", "stopped", "stopping", "stops", "quit", "quitting", "quits", "quitted", "ditched",
-    "dropped", "cut", "cutting", "coming", "come", "came", "get", "getting", "got", "going",
-    "went", "jumped", "jumping", "kick", "kicking", "kicked",
+    "dropped", "kick", "kicking", "kicked", "skipped", "skipping", "skip", "missed", "missing",
+    "deje", "dejo", "dejar", "dejado", "dejaron", "acabaron", "acabo", "acabe", "suspendi",
+];
+/// Past-tense swallowing: with a quantity it means too much was taken.
+const TOOK: &[&str] = &["took", "taken", "swallowed", "ate", "popped", "tome", "tomo", "overtook"];
+const TOO_MUCH: &[&str] = &[
+    "all", "every", "bunch", "lot", "lots", "handful", "whole", "entire", "double", "triple",
+    "twice", "extra", "several", "many", "much", "multiple", "way", "demasiado", "demasiadas",
+    "todas", "todo",
+];
+const BAD_BREATHING: &[&str] = &[
+    "shallow", "slow", "slowly", "slowed", "barely", "stopped", "weird", "trouble", "hard",
+    "cant", "struggling", "labored", "gasping", "not", "isnt", "irregular",
 ];
 
-/// Words that, after a stop verb, make it about the medicine ("stopped taking it").
-const DRUG_REFS: &[&str] = &[
-    "taking", "take", "it", "them", "meds", "medication", "medicine", "pills", "tablets",
-    "klonopin", "clonazepam", "k", "kpins", "pins", "klonnies", "klonnie", "klons", "klonos",
-    "benzo", "benzos", "xanax", "valium", "ativan", "cold", "rivotril",
+const NEAR: &[Near] = &[
+    Near { first: STOP_VERBS, then: DRUG_REFS, within: 4, kind: W, both_ways: false },
+    Near { first: &["off", "without", "sin", "havent", "hadnt", "since", "last"], then: DRUG_NAMES, within: 3, kind: W, both_ways: false },
+    Near { first: &["without", "off"], then: &["it", "them"], within: 1, kind: W, both_ways: false },
+    Near { first: &["no"], then: DRUG_NAMES, within: 1, kind: W, both_ways: false },
+    Near { first: &["out"], then: DRUG_NAMES, within: 3, kind: W, both_ways: false },
+    Near { first: &["cut", "cutting", "cuts"], then: &["down", "back", "dose", "doses"], within: 2, kind: W, both_ways: false },
+    Near { first: &["ran", "run", "running", "runs"], then: &["out"], within: 1, kind: W, both_ways: false },
+    Near { first: TOOK, then: TOO_MUCH, within: 3, kind: O, both_ways: false },
+    Near { first: &["into"], then: &["bottle", "pills", "klonopin", "clonazepam", "pins", "meds", "medicine", "medication"], within: 3, kind: O, both_ways: false },
+    Near { first: &["breathing", "breath", "breathe", "breathes"], then: BAD_BREATHING, within: 3, kind: O, both_ways: true },
+    Near { first: &["want", "wants", "wanna", "wanting", "wanted", "wish", "wishing", "ready"], then: &["die", "dead", "dying", "morir"], within: 3, kind: S, both_ways: false },
+    Near { first: &["kill", "killing", "hurt", "hurting", "harm", "harming", "cut", "cutting", "burn", "burning", "kil"], then: &["myself", "herself", "himself", "themselves", "themself", "myslef", "yourself"], within: 2, kind: S, both_ways: false },
+    Near { first: &["thinking", "thoughts", "thought", "think"], then: &["dying", "suicide", "death", "killing", "ending"], within: 2, kind: S, both_ways: false },
 ];
 
-/// Verbs of swallowing; followed by a large count of pills they mean overdose.
+/// Swallowing verbs followed by a large count ("took 12 pins", "took 20mg").
 const TAKE_VERBS: &[&str] = &["took", "take", "taken", "ate", "swallowed", "popped", "tomo", "tome"];
-const PILL_WORDS: &[&str] = &["pills", "pins", "tabs", "tablets", "bars", "of", "kpins", "klonopin", "pastillas"];
+const PILL_WORDS: &[&str] = &["pills", "pins", "tabs", "tablets", "bars", "of", "kpins", "klonopin", "pastillas", "k", "clonazepam"];
 const NUMBER_WORDS: &[&str] = &[
     "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "fifteen", "twenty",
     "thirty", "forty", "fifty", "dozen", "hundred", "cinco", "seis", "diez", "veinte",
 ];
-
-/// Stop verbs that only mean stopping when "off" follows ("coming off it", "get off klonopin").
-const NEEDS_OFF: &[&str] = &["coming", "come", "came", "get", "getting", "got", "going", "went", "jumped", "jumping"];
 
 /// The detector's compiled tables; built once, shared by every caller.
 pub struct CrisisDetector {
@@ -231,23 +283,27 @@ impl CrisisDetector {
         let tokens: Vec<&str> = normalized.split(' ').filter(|t| !t.is_empty()).collect();
         let mut overdose = false;
         for (i, token) in tokens.iter().enumerate() {
-            if let Some(kind) = self.words.get(token) {
-                overdose |= *kind == O;
-                found(*kind, &|| format!("word \"{token}\""));
-                continue;
-            }
-            if let Some((stem, kind)) = STEMS.iter().find(|(stem, _)| token.starts_with(stem)) {
-                overdose |= *kind == O;
-                found(*kind, &|| format!("\"{token}\" starts with \"{stem}\""));
-                continue;
-            }
-            if let Some((word, kind, d)) = fuzzy_crisis_word(token) {
+            if let Some((kind, why)) = word_rule(&self.words, token) {
                 overdose |= kind == O;
-                found(kind, &|| format!("\"{token}\" is a typo of \"{word}\" (distance {d})"));
+                found(kind, &|| why.clone());
                 continue;
             }
-            if let Some(reason) = stop_verb_rule(&tokens, i) {
-                found(W, &|| reason.clone());
+            // Words split by a space or hyphen: "over dose", "with-drawal".
+            if let Some(next) = tokens.get(i + 1) {
+                let joined = format!("{token}{next}");
+                if joined.len() >= 6 {
+                    if let Some((kind, why)) = word_rule(&self.words, &joined) {
+                        overdose |= kind == O;
+                        found(kind, &|| format!("\"{token} {next}\" joined: {why}"));
+                        continue;
+                    }
+                }
+            }
+            for rule in NEAR {
+                if let Some(reason) = near_rule(rule, &tokens, i) {
+                    overdose |= rule.kind == O;
+                    found(rule.kind, &|| reason.clone());
+                }
             }
             if let Some(reason) = pill_count_rule(&tokens, i) {
                 overdose = true;
@@ -270,6 +326,18 @@ impl CrisisDetector {
     }
 }
 
+/// A single word that names a crisis: exactly, by its stem, or as a typo.
+fn word_rule(words: &HashMap<&'static str, CrisisKind>, token: &str) -> Option<(CrisisKind, String)> {
+    if let Some(kind) = words.get(token) {
+        return Some((*kind, format!("word \"{token}\"")));
+    }
+    if let Some((stem, kind)) = STEMS.iter().find(|(stem, _)| token.starts_with(stem)) {
+        return Some((*kind, format!("\"{token}\" starts with \"{stem}\"")));
+    }
+    let (word, kind, d) = fuzzy_crisis_word(token)?;
+    Some((kind, format!("\"{token}\" is a typo of \"{word}\" (distance {d})")))
+}
+
 fn fuzzy_crisis_word(token: &str) -> Option<(&'static str, CrisisKind, usize)> {
     if token.len() < 5 || !token.is_ascii() || NOT_TYPOS.contains(&token) {
         return None;
@@ -280,41 +348,44 @@ fn fuzzy_crisis_word(token: &str) -> Option<(&'static str, CrisisKind, usize)> {
     })
 }
 
-fn is_drug_ref(token: &str) -> bool {
-    DRUG_REFS.contains(&token)
-        || ["klonopin", "clonazepam"]
-            .iter()
-            .any(|name| token.len() >= 6 && distance_within(token, name, 2).is_some())
+/// Whether `token` is one of `list`, or a misspelling of the drug's names when the list
+/// holds them ("klonipin" after "stopped").
+fn in_list(list: &[&str], token: &str) -> bool {
+    list.contains(&token)
+        || (list.contains(&"klonopin")
+            && token.len() >= 6
+            && ["klonopin", "clonazepam"].iter().any(|name| distance_within(token, name, 2).is_some()))
 }
 
-/// "stopped taking it", "quit klonopin", "coming off pins": a stop verb, then within three
-/// words a reference to the medicine.
-fn stop_verb_rule(tokens: &[&str], i: usize) -> Option<String> {
-    let verb = tokens[i];
-    if !STOP_VERBS.contains(&verb) {
+fn near_rule(rule: &Near, tokens: &[&str], i: usize) -> Option<String> {
+    let first = tokens[i];
+    if !rule.first.contains(&first) {
         return None;
     }
-    let window = &tokens[i + 1..tokens.len().min(i + 5)];
-    if NEEDS_OFF.contains(&verb) && window.first() != Some(&"off") {
-        return None;
-    }
-    let reference = window.iter().take(4).find(|t| is_drug_ref(t))?;
-    Some(format!("\"{verb}\" followed by \"{reference}\""))
+    let after = tokens.iter().skip(i + 1).take(rule.within);
+    let before = tokens[i.saturating_sub(rule.within)..i].iter();
+    let found = if rule.both_ways { after.chain(before).find(|t| in_list(rule.then, t)) } else { after.clone().find(|t| in_list(rule.then, t)) };
+    found.map(|then| format!("\"{first}\" near \"{then}\""))
 }
 
-/// "took 10 pills", "swallowed twenty of my pins": a swallowing verb, then a count of five or
-/// more, then a pill word.
+/// "took 10 pills", "swallowed twenty of my pins", "took 20mg": a swallowing verb, then a
+/// count of five or more (or five milligrams or more), then a pill word.
 fn pill_count_rule(tokens: &[&str], i: usize) -> Option<String> {
     if !TAKE_VERBS.contains(&tokens[i]) {
         return None;
     }
     let count_at = (i + 1..tokens.len().min(i + 4)).find(|p| is_large_count(tokens[*p]))?;
-    let pill = tokens.get(count_at + 1).filter(|t| PILL_WORDS.contains(t))?;
-    Some(format!("\"{}\" \"{}\" \"{pill}\"", tokens[i], tokens[count_at]))
+    let count = tokens[count_at];
+    if count.ends_with("mg") {
+        return Some(format!("\"{}\" \"{count}\"", tokens[i]));
+    }
+    let pill = tokens.iter().skip(count_at + 1).take(2).find(|t| PILL_WORDS.contains(t))?;
+    Some(format!("\"{}\" \"{count}\" \"{pill}\"", tokens[i]))
 }
 
 fn is_large_count(token: &str) -> bool {
-    token.parse::<u32>().map(|n| n >= 5).unwrap_or(false) || NUMBER_WORDS.contains(&token)
+    let digits = token.trim_end_matches("mg");
+    digits.parse::<u32>().map(|n| n >= 5).unwrap_or(false) || NUMBER_WORDS.contains(&token)
 }
 
 #[cfg(test)]

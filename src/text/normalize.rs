@@ -15,6 +15,13 @@ use unicode_normalization::UnicodeNormalization;
 /// digits used as letters inside words ("0verdose"), letter runs of three or more shortened to
 /// two ("helppp"), and everything else that is not a letter or digit turned into a separator.
 pub fn normalize(input: &str) -> String {
+    let split;
+    let input = if input.contains("OD") {
+        split = split_od_suffix(input);
+        split.as_str()
+    } else {
+        input
+    };
     let mut folded = String::with_capacity(input.len());
     if input.is_ascii() {
         folded.extend(input.chars().map(|c| c.to_ascii_lowercase()));
@@ -42,6 +49,26 @@ pub fn normalize(input: &str) -> String {
         }
         out.push_str(&word);
     }
+    out
+}
+
+/// "ODd", "ODed", "ODing", "ODs": the capitals mark the abbreviation, which lower-casing
+/// would lose ("ODd" would become the word "odd"), so the suffix is split off first.
+fn split_od_suffix(input: &str) -> String {
+    let bytes = input.as_bytes();
+    let mut out = String::with_capacity(input.len() + 4);
+    let mut last = 0;
+    for (i, _) in input.match_indices("OD") {
+        let starts_word = i == 0 || !bytes[i - 1].is_ascii_alphabetic();
+        let rest = &input[i + 2..];
+        let suffix_len = rest.bytes().take_while(u8::is_ascii_lowercase).count();
+        if starts_word && matches!(&rest[..suffix_len], "d" | "ed" | "ing" | "s" | "in") {
+            out.push_str(&input[last..i + 2]);
+            out.push(' ');
+            last = i + 2;
+        }
+    }
+    out.push_str(&input[last..]);
     out
 }
 
@@ -84,7 +111,7 @@ fn split_words(text: &str) -> Vec<String> {
         } else if matches!(c, '\'' | '’' | '`') && prev.is_alphanumeric() && next.is_alphanumeric() {
             // "OD'd" and "OD'ing" mean overdosed: keep "od" a word of its own. Elsewhere an
             // apostrophe joins ("won't" -> "wont") so contractions stay one token.
-            if current == "od" {
+            if current == "od" || current == "0d" {
                 words.push(std::mem::take(&mut current));
             }
         } else if !current.is_empty() {
@@ -105,7 +132,9 @@ fn split_inner_punctuation(word: String) -> Vec<String> {
         return vec![word];
     }
     let parts: Vec<&str> = word.split(['.', '/']).collect();
-    if parts.iter().all(|p| p.chars().count() == 1) {
+    let last = parts.len() - 1;
+    let single = |(i, p): (usize, &&str)| p.chars().count() == 1 || (i == last && p.chars().count() == 2 && p.ends_with('s'));
+    if parts.iter().enumerate().all(single) {
         return vec![word];
     }
     parts.into_iter().filter(|p| !p.is_empty()).map(str::to_owned).collect()
@@ -144,7 +173,7 @@ fn unleet(word: &str) -> String {
 fn looks_like_quantity(word: &str) -> bool {
     let digits = word.chars().take_while(|c| c.is_ascii_digit()).count();
     let unit = &word[digits..];
-    digits > 0 && unit.len() <= 5 && unit.chars().all(char::is_alphabetic)
+    digits > 0 && !word.starts_with('0') && unit.len() <= 5 && unit.chars().all(char::is_alphabetic)
 }
 
 /// Shortens runs of three or more identical characters to two ("helppp" -> "helpp"),
@@ -179,6 +208,12 @@ mod tests {
             ("w1thdrawal", "withdrawal"),
             ("I think he O.D.'d", "i think he od d"),
             ("OD'ing on pins", "od ing on pins"),
+            ("he ODd", "he od d"),
+            ("he 0D'd", "he od d"),
+            ("ODing again", "od ing again"),
+            ("ODESSA", "odessa"),
+            ("0.D.", "od"),
+            ("are w/ds bad", "are wds bad"),
             ("w/d from k-pins", "wd from k pins"),
             ("and/or", "and or"),
             ("won't wake up", "wont wake up"),

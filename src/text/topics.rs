@@ -11,11 +11,11 @@ use std::collections::HashMap;
 use super::fuzzy::{allowed_typos, distance_within};
 
 /// At or above this score the bot answers with the top topic.
-pub const ANSWER_THRESHOLD: f32 = 0.55;
+pub const ANSWER_THRESHOLD: f32 = 0.45;
 /// At or above this score (and below the answer threshold) the bot offers "did you mean".
 pub const SUGGEST_THRESHOLD: f32 = 0.25;
 /// The best topic must lead the next one by this much to be answered outright.
-pub const ANSWER_MARGIN: f32 = 0.04;
+pub const ANSWER_MARGIN: f32 = 0.02;
 /// How many topics "did you mean" offers at most.
 pub const MAX_SUGGESTIONS: usize = 3;
 
@@ -31,6 +31,15 @@ const STOPWORDS: &[&str] = &[
     "hi", "hello", "hey", "thanks", "thank", "pls", "plz", "de", "el", "la", "los", "las", "que",
     "es", "un", "una", "y", "en", "por", "con", "mi", "se", "lo",
 ];
+
+/// The medicine's own names and slang: in nearly every question, so they say little about
+/// which topic is meant. They get a fixed low weight instead of their rarity.
+const DRUG_WORDS: &[&str] = &[
+    "klonopin", "clonazepam", "klonnies", "klonnie", "kpins", "kpin", "pins", "pin", "k",
+    "klons", "klonos", "rivotril", "benzo", "benzos", "benzodiazepine", "medication", "medicine",
+    "meds", "pill", "pills", "drug", "take", "taking",
+];
+const DRUG_WORD_WEIGHT: f32 = 0.3;
 
 /// One topic's phrasings and keywords, as written in its response file.
 pub struct TopicPhrases {
@@ -113,7 +122,11 @@ impl TopicMatcher {
             }
         }
         let n = topics.len().max(1) as f32;
-        m.idf = df.iter().map(|d| (1.0 + n / (*d).max(1) as f32).ln()).collect();
+        m.idf = df
+            .iter()
+            .zip(&m.words)
+            .map(|(d, word)| if DRUG_WORDS.contains(&word.as_str()) { DRUG_WORD_WEIGHT } else { (1.0 + n / (*d).max(1) as f32).ln() })
+            .collect();
         m.postings = vec![Vec::new(); m.words.len()];
         for (pi, phrase) in m.phrases.iter_mut().enumerate() {
             phrase.weight = phrase.terms.iter().map(|t| m.idf[*t as usize]).sum();
@@ -203,8 +216,8 @@ impl TopicMatcher {
             let phrase_cover = shared / phrase.weight;
             let question_cover = shared / query_weight;
             let score = if phrase.keyword {
-                // A keyword counts only whole; then it speaks for most of the question.
-                if phrase_cover >= 0.999 { 0.6 + 0.4 * question_cover } else { 0.0 }
+                // A keyword counts only whole, and as much as it explains of the question.
+                if phrase_cover >= 0.999 { question_cover.sqrt() } else { 0.0 }
             } else {
                 phrase_cover.powf(0.6) * question_cover.powf(0.4)
             };

@@ -16,7 +16,13 @@ use super::error::{StorageError, StorageErrorKind};
 /// its handler forever.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
-const CONNECT_RETRIES: usize = 3;
+/// The redis crate's default backoff (factor 100 over backon's 1 s base,
+/// six retries) waits minutes before reporting an unreachable server; a
+/// failed request already triggers a fresh reconnect, so a short one is
+/// enough.
+const CONNECT_RETRIES: usize = 2;
+const BACKOFF_FACTOR: u64 = 2;
+const MAX_BACKOFF_MS: u64 = 1_000;
 
 /// Redis rejects an `EX` whose expiry overflows its millisecond clock; a
 /// century is "forever" for a chat state.
@@ -66,7 +72,9 @@ impl RedisStateStore {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(CONNECT_TIMEOUT)
             .set_response_timeout(RESPONSE_TIMEOUT)
-            .set_number_of_retries(CONNECT_RETRIES);
+            .set_number_of_retries(CONNECT_RETRIES)
+            .set_factor(BACKOFF_FACTOR)
+            .set_max_delay(MAX_BACKOFF_MS);
         let conn = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(|e| StorageError::redis("connecting to redis", e))?;

@@ -1,0 +1,5 @@
+//! One integration-test binary with a module per area.
+
+mod crisis_set;
+mod storage;
+mod support;
