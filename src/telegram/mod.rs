@@ -1,16 +1,233 @@
 //! The Telegram adapter: a thin teloxide layer over the conversation engine.
+//!
+//! - [`serve`] reads the flags, loads the responses, opens storage, and runs a teloxide
+//!   `Dispatcher` (long polling, or a webhook) until SIGINT or SIGTERM.
+//! - [`handlers`] turns updates into engine inputs, runs `engine::step`, sends the replies
+//!   and stores the new state. It decides nothing the engine decides.
+//! - [`render`] splits replies to Telegram's limits and builds keyboards (pure).
+//! - [`storage`] keeps each chat's dialogue state: SQLite (default), Redis or memory.
 
+pub mod handlers;
+pub mod render;
 pub mod storage;
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
-/// Flags of `klonopin-bot serve`.
+use teloxide::prelude::*;
+use teloxide::requests::RequesterExt;
+use teloxide::types::BotCommand;
+use teloxide::update_listeners::{webhooks, Polling};
+
+use crate::content::ResponseSet;
+use crate::engine::State;
+use storage::{open_store, parse_storage_spec, StateStore};
+
+/// Flags of `klonopin-bot serve`. The token is never a flag (it would show in `ps`).
 #[derive(clap::Args)]
 pub struct ServeArgs {
     #[command(flatten)]
     pub content: crate::cli::ContentArgs,
+    /// Read the bot token from this file instead of TELOXIDE_TOKEN (systemd: LoadCredential).
+    #[arg(long, env = "KLONOPIN_BOT_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Where dialogue state lives: sqlite:PATH, memory, or redis://HOST:PORT/DB.
+    #[arg(long, env = "KLONOPIN_BOT_STORAGE", default_value = "sqlite:klonopin-bot.sqlite")]
+    pub storage: String,
+    /// Days of inactivity after which a chat's stored state is deleted.
+    #[arg(long, env = "KLONOPIN_BOT_RETENTION_DAYS", default_value_t = 30)]
+    pub retention_days: u64,
+    /// Key prefix in Redis, so bots sharing a Redis database do not mix their chats.
+    #[arg(long, env = "KLONOPIN_BOT_REDIS_NAMESPACE", default_value = "default")]
+    pub redis_namespace: String,
+    /// Receive updates by webhook at this public HTTPS URL instead of long polling.
+    #[arg(long, env = "KLONOPIN_BOT_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+    /// Address the webhook server listens on (behind your TLS proxy).
+    #[arg(long, env = "KLONOPIN_BOT_LISTEN", default_value = "127.0.0.1:8443")]
+    pub listen: SocketAddr,
+    /// File holding the webhook secret token (else KLONOPIN_BOT_WEBHOOK_SECRET); required
+    /// with --webhook-url. Requests without it get 401.
+    #[arg(long, env = "KLONOPIN_BOT_WEBHOOK_SECRET_FILE")]
+    pub webhook_secret_file: Option<PathBuf>,
+    /// Send without teloxide's Throttle (for a local Bot API server or load tests only).
+    #[arg(long)]
+    pub no_throttle: bool,
+    /// Long-polling timeout in seconds (kept below the HTTP client's 17 s timeout).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=15))]
+    pub polling_timeout: u32,
 }
 
-pub fn serve(_args: ServeArgs) -> Result<ExitCode, String> {
-    Err("serve is not built yet".to_owned())
+/// What every handler shares.
+pub struct App {
+    /// The responses being served; a reload swaps the whole set at once.
+    pub content: RwLock<Arc<ResponseSet>>,
+    pub storage: Arc<StateStore<State>>,
+    /// The bot's @username, to tell commands and mentions meant for it in groups.
+    pub username: String,
+}
+
+impl App {
+    pub fn content(&self) -> Arc<ResponseSet> {
+        match self.content.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+}
+
+/// `klonopin-bot serve`.
+pub fn serve(args: ServeArgs) -> Result<ExitCode, String> {
+    init_logging();
+    let loaded = crate::cli::load_or_report(args.content.responses.as_deref())?;
+    let token = read_token(&args)?;
+    let webhook_secret = match &args.webhook_url {
+        Some(_) => Some(read_webhook_secret(&args)?),
+        None => None,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(run(args, token, webhook_secret, loaded.set))
+}
+
+fn init_logging() {
+    let filters = std::env::var("RUST_LOG").unwrap_or_else(|_| "klonopin_bot=info,teloxide=warn,warn".to_owned());
+    // A second init (tests calling serve twice) is harmless: keep the first logger.
+    let _ = pretty_env_logger::formatted_timed_builder().parse_filters(&filters).try_init();
+}
+
+fn read_secret_file(path: &std::path::Path, what: &str) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the {what} file {}: {e}", path.display()))?;
+    let secret = text.trim().to_owned();
+    if secret.is_empty() {
+        return Err(format!("the {what} file {} is empty", path.display()));
+    }
+    Ok(secret)
+}
+
+fn read_token(args: &ServeArgs) -> Result<String, String> {
+    if let Some(path) = &args.token_file {
+        return read_secret_file(path, "token");
+    }
+    // systemd's LoadCredential=telegram-token:/path puts it here.
+    if let Ok(dir) = std::env::var("CREDENTIALS_DIRECTORY") {
+        let path = std::path::Path::new(&dir).join("telegram-token");
+        if path.exists() {
+            return read_secret_file(&path, "token");
+        }
+    }
+    match std::env::var("TELOXIDE_TOKEN") {
+        Ok(token) if !token.trim().is_empty() => Ok(token.trim().to_owned()),
+        _ => Err("no bot token: set TELOXIDE_TOKEN or pass --token-file FILE (try `klonopin-bot chat` to talk to the bot without Telegram)".to_owned()),
+    }
+}
+
+fn read_webhook_secret(args: &ServeArgs) -> Result<String, String> {
+    let secret = match &args.webhook_secret_file {
+        Some(path) => read_secret_file(path, "webhook secret")?,
+        None => std::env::var("KLONOPIN_BOT_WEBHOOK_SECRET").unwrap_or_default().trim().to_owned(),
+    };
+    let valid = (1..=256).contains(&secret.len()) && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !valid {
+        return Err("--webhook-url needs a secret token: 1-256 characters A-Z, a-z, 0-9, _ or -, in KLONOPIN_BOT_WEBHOOK_SECRET or --webhook-secret-file".to_owned());
+    }
+    Ok(secret)
+}
+
+async fn run(args: ServeArgs, token: String, webhook_secret: Option<String>, content: ResponseSet) -> Result<ExitCode, String> {
+    let spec = parse_storage_spec(&args.storage)?;
+    let retention = Duration::from_secs(args.retention_days.max(1) * 24 * 60 * 60);
+    let storage = open_store::<State>(&spec, retention, &args.redis_namespace).await.map_err(|e| format!("cannot open storage {spec}: {e}"))?;
+
+    let client = teloxide::net::default_reqwest_settings()
+        .timeout(Duration::from_secs(u64::from(args.polling_timeout) + 7))
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    let mut bot = Bot::with_client(token, client);
+    if let Ok(url) = std::env::var("TELOXIDE_API_URL") {
+        let url = url.parse().map_err(|e| format!("TELOXIDE_API_URL is not a URL: {e}"))?;
+        bot = bot.set_api_url(url);
+    }
+    let me = bot.get_me().await.map_err(|e| format!("cannot reach Telegram (getMe): {}", handlers::error_kind(&e)))?;
+    let username = me.username.clone().unwrap_or_default();
+    let commands: Vec<BotCommand> = content.bot.commands.iter().map(|(name, description)| BotCommand::new(name, description)).collect();
+    if let Err(e) = bot.set_my_commands(commands).await {
+        log::warn!("setMyCommands failed: {}", handlers::error_kind(&e));
+    }
+    log::info!(
+        "serving content {} ({} topics), storage {}, {}",
+        content.version,
+        content.topics.len(),
+        storage.backend(),
+        if args.webhook_url.is_some() { "webhook" } else { "long polling" }
+    );
+    let app = Arc::new(App { content: RwLock::new(Arc::new(content)), storage: Arc::clone(&storage), username });
+
+    let result = if args.no_throttle {
+        dispatch(bot, app, &args, webhook_secret).await
+    } else {
+        dispatch(bot.throttle(teloxide::adaptors::throttle::Limits::default()), app, &args, webhook_secret).await
+    };
+    if let Err(e) = storage.close().await {
+        log::error!("storage did not close cleanly: {}", e.kind());
+    }
+    log::info!("stopped");
+    result.map(|()| ExitCode::SUCCESS)
+}
+
+async fn dispatch<B>(bot: B, app: Arc<App>, args: &ServeArgs, webhook_secret: Option<String>) -> Result<(), String>
+where
+    B: Requester<Err = teloxide::RequestError> + Clone + Send + Sync + 'static,
+    <B as Requester>::GetUpdates: Send,
+    <B as Requester>::DeleteWebhook: Send,
+    <B as Requester>::SetWebhook: Send,
+{
+    let mut dispatcher = Dispatcher::builder(bot.clone(), handlers::schema::<B>())
+        .dependencies(dptree::deps![app])
+        // teloxide's default logs whole unhandled updates (user data); count nothing, log the kind.
+        .default_handler(|update: Arc<Update>| async move {
+            log::debug!("update {} ignored", update.id.0);
+        })
+        .error_handler(Arc::new(handlers::QuietErrors))
+        .enable_ctrlc_handler()
+        .build();
+    let token = dispatcher.shutdown_token();
+    tokio::spawn(async move {
+        if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            term.recv().await;
+            log::info!("SIGTERM: finishing in-flight replies and stopping");
+            loop {
+                match token.shutdown() {
+                    Ok(done) => {
+                        done.await;
+                        break;
+                    }
+                    // Not dispatching yet: try again shortly.
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        }
+    });
+    let listener_errors = teloxide::error_handlers::LoggingErrorHandler::with_custom_text("update listener error");
+    match (&args.webhook_url, webhook_secret) {
+        (Some(url), Some(secret)) => {
+            let url = url.parse().map_err(|e| format!("--webhook-url is not a URL: {e}"))?;
+            let options = webhooks::Options::new(args.listen, url).secret_token(secret);
+            let tcp = tokio::net::TcpListener::bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+            let (listener, stop, router) = webhooks::axum_to_router(bot, options).await.map_err(|e| format!("setWebhook failed: {}", handlers::error_kind(&e)))?;
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(tcp, router).with_graceful_shutdown(stop).await {
+                    log::error!("webhook server stopped: {e}");
+                }
+            });
+            dispatcher.dispatch_with_listener(listener, listener_errors).await;
+        }
+        _ => {
+            let listener = Polling::builder(bot).timeout(Duration::from_secs(u64::from(args.polling_timeout))).delete_webhook().await.build();
+            dispatcher.dispatch_with_listener(listener, listener_errors).await;
+        }
+    }
+    Ok(())
 }

@@ -249,7 +249,7 @@ impl ApiState {
         let kind = default_kind(chat_id);
         let chat = self.chat(chat_id, kind);
         let id = chat.next_message_id;
-        chat.next_message_id += 1;
+        chat.next_message_id = chat.next_message_id.saturating_add(1);
         id
     }
 
@@ -388,25 +388,22 @@ impl FakeBotApi {
 
     /// Text message in the private chat `chat_id` from user `chat_id`. Returns the update_id.
     pub fn push_text(&self, chat_id: i64, text: &str) -> i64 {
-        self.push_text_message(chat_id, chat_id, ChatKind::Private, text)
+        self.push_text_message(chat_id, chat_id, ChatKind::Private, text).0
     }
 
     /// Text message in group `chat_id` (negative; `<= -10^12` is a supergroup) from `user_id`.
     pub fn push_group_text(&self, chat_id: i64, user_id: i64, text: &str) -> i64 {
         let kind = if chat_id > 0 { ChatKind::Group } else { default_kind(chat_id) };
-        self.push_text_message(chat_id, user_id, kind, text)
+        self.push_text_message(chat_id, user_id, kind, text).0
     }
 
     /// Like [`push_text`](Self::push_text) but also returns the user's message_id.
     pub fn push_text_with_id(&self, chat_id: i64, text: &str) -> (i64, i32) {
-        let id = self.push_text(chat_id, text);
-        let st = lock(&self.inner);
-        let mid = st.chats.get(&chat_id).map(|c| c.next_message_id - 1).unwrap_or(0);
-        (id, mid)
+        self.push_text_message(chat_id, chat_id, ChatKind::Private, text)
     }
 
-    fn push_text_message(&self, chat_id: i64, user_id: i64, kind: ChatKind, text: &str) -> i64 {
-        let id = {
+    fn push_text_message(&self, chat_id: i64, user_id: i64, kind: ChatKind, text: &str) -> (i64, i32) {
+        let (id, message_id) = {
             let mut st = lock(&self.inner);
             let chat = st.chat(chat_id, kind);
             chat.last_user = user_id;
@@ -423,10 +420,10 @@ impl FakeBotApi {
                 obj.insert("entities".into(), e);
             }
             store_user_message(&mut st, chat_id, message_id, &msg, text);
-            st.enqueue("message", msg)
+            (st.enqueue("message", msg), message_id)
         };
         self.inner.updates_changed.notify_waiters();
-        id
+        (id, message_id)
     }
 
     /// A user pressed an inline button with `data` under message `message_id` in `chat_id`.
@@ -578,7 +575,7 @@ impl FakeBotApi {
                         c.last_user = uid;
                     }
                     if let Some(mid) = payload.get("message_id").and_then(Value::as_i64) {
-                        c.next_message_id = c.next_message_id.max(mid as i32 + 1);
+                        c.next_message_id = c.next_message_id.max((mid as i32).saturating_add(1));
                     }
                 }
             }
@@ -716,7 +713,7 @@ impl FakeBotApi {
 
 fn store_user_message(st: &mut ApiState, chat_id: i64, message_id: i32, json: &Value, text: &str) {
     let chat = st.chat(chat_id, default_kind(chat_id));
-    chat.next_message_id = chat.next_message_id.max(message_id + 1);
+    chat.next_message_id = chat.next_message_id.max(message_id.saturating_add(1));
     chat.messages.insert(
         message_id,
         StoredMessage {

@@ -1,0 +1,290 @@
+//! Updates in, replies out: what the adapter does with each update.
+//!
+//! Every update goes to `engine::step` with the chat's stored state; the replies are sent
+//! and the new state stored. Nothing here decides what to say. No message text, name or
+//! username is ever logged: only update ids and kinds of errors.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use teloxide::dispatching::dialogue::{Dialogue, Storage};
+use teloxide::dispatching::UpdateHandler;
+use teloxide::error_handlers::ErrorHandler;
+use teloxide::payloads::SendMessageSetters;
+use teloxide::prelude::*;
+use teloxide::types::{LinkPreviewOptions, ParseMode};
+use teloxide::{ApiError, RequestError};
+
+use super::render::{parts, Part};
+use super::App;
+use crate::engine::{step, Input, Next, State, Turn};
+use crate::text::crisis::CrisisDetector;
+use crate::text::normalize::normalize;
+
+type HandlerResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+/// The dptree handler tree: messages, edited messages and button presses.
+pub fn schema<B>() -> UpdateHandler<Box<dyn std::error::Error + Send + Sync>>
+where
+    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
+{
+    dptree::entry()
+        .branch(Update::filter_message().endpoint(on_message::<B>))
+        .branch(Update::filter_edited_message().endpoint(on_edited::<B>))
+        .branch(Update::filter_callback_query().endpoint(on_callback::<B>))
+}
+
+/// Handler errors are logged where they happen, with the update id; nothing reaches here
+/// but a kind, and it is logged without any content.
+pub struct QuietErrors;
+
+impl ErrorHandler<Box<dyn std::error::Error + Send + Sync>> for QuietErrors {
+    fn handle_error(self: Arc<Self>, _error: Box<dyn std::error::Error + Send + Sync>) -> BoxFuture<'static, ()> {
+        Box::pin(async { log::error!("handler error (details withheld: they may contain user data)") })
+    }
+}
+
+/// A short, content-free name for a request error, safe to log.
+pub fn error_kind(e: &RequestError) -> String {
+    match e {
+        RequestError::Api(api) => format!("api: {}", api_error_name(api)),
+        RequestError::MigrateToChatId(_) => "migrated to another chat".to_owned(),
+        RequestError::RetryAfter(s) => format!("rate limited for {}s", s.seconds()),
+        RequestError::Network(e) if e.is_timeout() => "network timeout".to_owned(),
+        RequestError::Network(_) => "network error".to_owned(),
+        RequestError::InvalidJson { .. } => "invalid JSON from the Bot API".to_owned(),
+        RequestError::Io(_) => "I/O error".to_owned(),
+    }
+}
+
+fn api_error_name(e: &ApiError) -> String {
+    match e {
+        // Telegram's own descriptions name the problem, never the user's text; CantParseEntities
+        // quotes an offset, not content.
+        ApiError::Unknown(_) => "unknown".to_owned(),
+        other => format!("{other:?}").split('(').next().unwrap_or("api").to_owned(),
+    }
+}
+
+/// Chats where the bot answers only commands, mentions and replies to itself.
+fn is_group(msg: &Message) -> bool {
+    !msg.chat.is_private()
+}
+
+/// What a message asks of the engine, if anything. Groups: only commands addressed to this
+/// bot (or to no bot in particular), mentions of it, and replies to it.
+fn input_of<'m>(msg: &'m Message, username: &str) -> Option<Input<'m>> {
+    let group = is_group(msg);
+    if let Some(text) = msg.text() {
+        if !group {
+            return Some(Input::from_text(text));
+        }
+        if let Some(rest) = text.trim_start().strip_prefix('/') {
+            let head = rest.split_whitespace().next().unwrap_or("");
+            let to_us = match head.split_once('@') {
+                Some((_, target)) => target.eq_ignore_ascii_case(username),
+                None => true,
+            };
+            return to_us.then(|| Input::from_text(text));
+        }
+        let mention = format!("@{username}");
+        let mentioned = !username.is_empty() && text.to_lowercase().contains(&mention.to_lowercase());
+        let replied = msg.reply_to_message().and_then(|r| r.from.as_ref()).is_some_and(|u| u.is_bot && u.username.as_deref() == Some(username));
+        return (mentioned || replied).then_some(Input::Text(text));
+    }
+    let has_content = msg.photo().is_some()
+        || msg.sticker().is_some()
+        || msg.voice().is_some()
+        || msg.video().is_some()
+        || msg.video_note().is_some()
+        || msg.audio().is_some()
+        || msg.document().is_some()
+        || msg.location().is_some()
+        || msg.animation().is_some()
+        || msg.contact().is_some();
+    if !has_content {
+        return None; // service messages (joins, pins, ...) get no reply
+    }
+    let caption = msg.caption();
+    if group {
+        let mentioned = caption.is_some_and(|c| !username.is_empty() && c.to_lowercase().contains(&format!("@{}", username.to_lowercase())));
+        return mentioned.then_some(Input::NonText { caption });
+    }
+    Some(Input::NonText { caption })
+}
+
+async fn on_message<B>(bot: B, update: Update, msg: Message, app: Arc<App>) -> HandlerResult
+where
+    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
+{
+    if let Some(input) = input_of(&msg, &app.username) {
+        process(&bot, &app, update.id.0, msg.chat.id, &input).await;
+    }
+    Ok(())
+}
+
+/// An edited message is answered again only if the edit mentions a crisis: the person
+/// may have corrected "withdrawl" to what they meant, and the crisis rule holds for edits.
+async fn on_edited<B>(bot: B, update: Update, msg: Message, app: Arc<App>) -> HandlerResult
+where
+    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
+{
+    let Some(input) = input_of(&msg, &app.username) else { return Ok(()) };
+    let text = match &input {
+        Input::Text(t) => *t,
+        Input::NonText { caption: Some(c) } => *c,
+        _ => return Ok(()),
+    };
+    if !CrisisDetector::get().detect(&normalize(text)).is_empty() {
+        process(&bot, &app, update.id.0, msg.chat.id, &input).await;
+    }
+    Ok(())
+}
+
+async fn on_callback<B>(bot: B, update: Update, query: CallbackQuery, app: Arc<App>) -> HandlerResult
+where
+    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
+{
+    // Always answer, or the person's client shows a spinner on the button.
+    if let Err(e) = with_retry(|| bot.answer_callback_query(query.id.clone()).send()).await {
+        log::warn!("update {}: answerCallbackQuery failed: {}", update.id.0, error_kind(&e));
+    }
+    let (Some(data), Some(message)) = (query.data.as_deref(), query.message.as_ref()) else { return Ok(()) };
+    process(&bot, &app, update.id.0, message.chat().id, &Input::Button(data)).await;
+    Ok(())
+}
+
+/// Loads the chat's state, runs the engine, sends the replies, stores the new state.
+/// Never fails: every problem is logged with the update id and its kind, and an unreadable
+/// state starts the chat over instead of dropping the message.
+async fn process<B>(bot: &B, app: &App, update_id: u32, chat_id: ChatId, input: &Input<'_>)
+where
+    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
+{
+    let dialogue: Dialogue<State, _> = Dialogue::new(Arc::clone(&app.storage), chat_id);
+    let stored = match dialogue.get().await {
+        Ok(stored) => stored,
+        Err(e) => {
+            log::warn!("update {update_id}: stored state unreadable ({}), starting this chat over", e.kind());
+            Some(State::default()) // forces a write of the fresh state below
+        }
+    };
+    let state = stored.clone().unwrap_or_default();
+    let content = app.content();
+    let turn: Turn = step(&state, input, &content);
+
+    match send_all(bot, chat_id, &turn).await {
+        Delivery::Sent => {}
+        Delivery::Blocked => {
+            log::info!("update {update_id}: the bot is blocked or the chat is gone; clearing its state");
+            if let Err(e) = Arc::clone(&app.storage).remove_dialogue(chat_id).await {
+                log::warn!("update {update_id}: clearing state failed: {}", e.kind());
+            }
+            return;
+        }
+        Delivery::Failed(kind) => log::warn!("update {update_id}: a reply was not delivered: {kind}"),
+    }
+
+    let result = match &turn.next {
+        Next::Forget => dialogue.exit().await,
+        Next::Keep(next) if *next == State::default() => match stored {
+            Some(_) => dialogue.exit().await,
+            None => Ok(()), // nothing stored, nothing to store: the common case costs no write
+        },
+        Next::Keep(next) => dialogue.update(next.clone()).await,
+    };
+    if let Err(e) = result {
+        log::warn!("update {update_id}: storing state failed: {}", e.kind());
+    }
+}
+
+enum Delivery {
+    Sent,
+    /// 403: blocked by the user, user deactivated, kicked from the group.
+    Blocked,
+    Failed(String),
+}
+
+async fn send_all<B>(bot: &B, chat_id: ChatId, turn: &Turn) -> Delivery
+where
+    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
+{
+    for message in &turn.messages {
+        for part in parts(message) {
+            if let Err(e) = send_part(bot, chat_id, &part).await {
+                if is_blocked(&e) {
+                    return Delivery::Blocked;
+                }
+                return Delivery::Failed(error_kind(&e));
+            }
+        }
+    }
+    Delivery::Sent
+}
+
+fn is_blocked(e: &RequestError) -> bool {
+    matches!(
+        e,
+        RequestError::Api(ApiError::BotBlocked | ApiError::UserDeactivated | ApiError::BotKicked | ApiError::BotKickedFromSupergroup | ApiError::CantInitiateConversation | ApiError::ChatNotFound)
+    )
+}
+
+/// Sends one part as HTML; if Telegram cannot parse the HTML, the same part as plain text.
+async fn send_part<B>(bot: &B, chat_id: ChatId, part: &Part) -> Result<(), RequestError>
+where
+    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
+{
+    let no_preview = LinkPreviewOptions { is_disabled: true, url: None, prefer_small_media: false, prefer_large_media: false, show_above_text: false };
+    let html = with_retry(|| {
+        let mut request = bot.send_message(chat_id, part.html.clone()).parse_mode(ParseMode::Html).link_preview_options(no_preview.clone());
+        if let Some(keyboard) = &part.keyboard {
+            request = request.reply_markup(keyboard.clone());
+        }
+        request.send()
+    })
+    .await;
+    match html {
+        Err(RequestError::Api(ApiError::CantParseEntities(_))) => {
+            log::warn!("Telegram rejected a reply's HTML; sending it as plain text");
+            with_retry(|| {
+                let mut request = bot.send_message(chat_id, part.plain.clone()).link_preview_options(no_preview.clone());
+                if let Some(keyboard) = &part.keyboard {
+                    request = request.reply_markup(keyboard.clone());
+                }
+                request.send()
+            })
+            .await
+            .map(|_| ())
+        }
+        other => other.map(|_| ()),
+    }
+}
+
+/// Retries rate limits (after the time Telegram asks) and network errors (with backoff).
+/// The Bot API has no idempotency key, so a request that reached Telegram but lost its
+/// answer may arrive twice; that is rarer and kinder than a reply that never arrives.
+async fn with_retry<T, F, Fut>(mut send: F) -> Result<T, RequestError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, RequestError>>,
+{
+    const ATTEMPTS: u32 = 6;
+    let mut backoff = Duration::from_millis(200);
+    for attempt in 1..=ATTEMPTS {
+        match send().await {
+            Err(RequestError::RetryAfter(wait)) if attempt < ATTEMPTS => tokio::time::sleep(wait.duration()).await,
+            Err(RequestError::Network(_) | RequestError::Io(_)) if attempt < ATTEMPTS => {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+            other => return other,
+        }
+    }
+    unreachable_attempts()
+}
+
+/// The loop above returns on its last attempt; this only satisfies the type checker.
+fn unreachable_attempts<T>() -> Result<T, RequestError> {
+    Err(RequestError::Io(std::io::Error::other("retry loop ended without an attempt").into()))
+}
