@@ -110,7 +110,10 @@ pub fn step(state: &State, input: &Input, content: &ResponseSet) -> Turn {
         // A new message answers the pending "for whom?" question or replaces it.
         if let Flow::Audience { topic } = std::mem::take(&mut ctx.state.flow) {
             if let Input::Text(text) = input {
-                if let Some(audience) = audience_reply(&normalize(text)) {
+                let normalized = normalize(text);
+                // A crisis is never taken as an answer: it goes through the crisis rule below.
+                let calm = CrisisDetector::get().detect(&normalized).is_empty();
+                if let Some(audience) = audience_reply(&normalized).filter(|_| calm) {
                     ctx.state.audience = Some(audience);
                     ctx.topic_by_id(&topic);
                     return ctx.finish(was_in_self_check);
@@ -432,6 +435,8 @@ fn audience_reply(normalized: &str) -> Option<Audience> {
     match normalized {
         "me" | "myself" | "for me" | "for myself" | "self" | "yourself" | "for yourself" | "mine" | "i am" | "1" => Some(Audience::Myself),
         "someone" | "someone else" | "for someone" | "for someone else" | "loved one" | "a loved one" | "friend" | "family" | "2" => Some(Audience::LovedOne),
-        other => audience_cue(other),
+        // "my son", "she is": a short reply that says who; a longer message is a new question.
+        other if other.split(' ').count() <= 4 => audience_cue(other),
+        _ => None,
     }
 }

@@ -1,0 +1,279 @@
+//! Whole conversations through the engine, written as data: what the person sends, what
+//! must come back. Runs on the shipped responses.
+
+use std::sync::OnceLock;
+
+use klonopin_bot::content::{load_embedded, ResponseSet};
+use klonopin_bot::engine::{step, Flow, Input, Next, State, Turn};
+use klonopin_bot::text::audience::Audience;
+
+fn content() -> &'static ResponseSet {
+    static SET: OnceLock<ResponseSet> = OnceLock::new();
+    SET.get_or_init(|| match load_embedded() {
+        Ok(loaded) => loaded.set,
+        Err(diags) => panic!("shipped responses are invalid: {diags:#?}"),
+    })
+}
+
+/// One thing the person does.
+enum Do {
+    Say(&'static str),
+    /// Press the button whose callback data starts with this.
+    Press(&'static str),
+    /// Press raw callback data, as an old or forged button would.
+    RawButton(&'static str),
+    Sticker,
+    Photo(&'static str),
+}
+
+/// What must hold for the reply.
+enum Expect {
+    Topic(&'static str),
+    NoTopic,
+    Crisis(&'static [&'static str]),
+    /// The first line of the first message contains this.
+    FirstLine(&'static str),
+    /// Some message contains this.
+    Says(&'static str),
+    /// Some button's data starts with this.
+    Button(&'static str),
+    NoButton(&'static str),
+    Flow(&'static str),
+    Audience(Option<Audience>),
+    Forget,
+}
+
+struct Chat {
+    state: State,
+    last: Option<Turn>,
+}
+
+impl Chat {
+    fn new() -> Self {
+        Chat { state: State::default(), last: None }
+    }
+
+    fn run(&mut self, action: &Do) -> Turn {
+        let data;
+        let input = match action {
+            Do::Say(text) => Input::from_text(text),
+            Do::Press(prefix) => {
+                data = self
+                    .last
+                    .as_ref()
+                    .and_then(|t| t.messages.iter().flat_map(|m| m.buttons.iter().flatten()).map(|b| b.action.encode()).find(|d| d.starts_with(prefix)))
+                    .unwrap_or_else(|| panic!("no button {prefix:?} in the last reply"));
+                Input::Button(&data)
+            }
+            Do::RawButton(raw) => Input::Button(raw),
+            Do::Sticker => Input::NonText { caption: None },
+            Do::Photo(caption) => Input::NonText { caption: Some(caption) },
+        };
+        let turn = step(&self.state, &input, content());
+        self.state = match &turn.next {
+            Next::Keep(s) => s.clone(),
+            Next::Forget => State::default(),
+        };
+        self.last = Some(turn.clone());
+        turn
+    }
+}
+
+fn flow_name(flow: &Flow) -> String {
+    match flow {
+        Flow::Idle => "idle".into(),
+        Flow::Audience { topic } => format!("audience {topic}"),
+        Flow::SelfCheck { next, .. } => format!("self-check {next}"),
+    }
+}
+
+fn check(name: &str, script: &[(Do, &[Expect])]) {
+    let mut chat = Chat::new();
+    for (i, (action, expects)) in script.iter().enumerate() {
+        let turn = chat.run(action);
+        let at = format!("{name}, step {}", i + 1);
+        assert!(!turn.messages.is_empty(), "{at}: no reply");
+        let texts: Vec<&str> = turn.messages.iter().map(|m| m.text.plain.as_str()).collect();
+        let buttons: Vec<String> = turn.messages.iter().flat_map(|m| m.buttons.iter().flatten()).map(|b| b.action.encode()).collect();
+        let crisis: Vec<&str> = turn.crisis.iter().map(|k| k.name()).collect();
+        for expect in *expects {
+            match expect {
+                Expect::Topic(id) => assert_eq!(turn.topic.as_deref(), Some(*id), "{at}: topic; replies: {texts:#?}"),
+                Expect::NoTopic => assert_eq!(turn.topic, None, "{at}: expected no topic"),
+                Expect::Crisis(kinds) => assert_eq!(crisis, *kinds, "{at}: crisis kinds"),
+                Expect::FirstLine(s) => {
+                    let first = texts[0].lines().next().unwrap_or("");
+                    assert!(first.contains(s), "{at}: first line {first:?} lacks {s:?}");
+                }
+                Expect::Says(s) => assert!(texts.iter().any(|t| t.contains(s)), "{at}: no message contains {s:?}: {texts:#?}"),
+                Expect::Button(p) => assert!(buttons.iter().any(|b| b.starts_with(p)), "{at}: no button {p:?} in {buttons:?}"),
+                Expect::NoButton(p) => assert!(!buttons.iter().any(|b| b.starts_with(p)), "{at}: unexpected button {p:?}"),
+                Expect::Flow(f) => assert_eq!(flow_name(&chat.state.flow), *f, "{at}: flow"),
+                Expect::Audience(a) => assert_eq!(chat.state.audience, *a, "{at}: audience"),
+                Expect::Forget => assert_eq!(turn.next, Next::Forget, "{at}: expected /forget"),
+            }
+        }
+    }
+}
+
+const SAMHSA: &str = "1-800-662-4357";
+const POISON: &str = "1-800-222-1222";
+
+use Do::*;
+use Expect::*;
+
+#[test]
+fn menu_answer_and_follow_up() {
+    check("menu", &[
+        (Say("/start"), &[NoTopic, Crisis(&[]), Button("v1:t:what-is-klonopin"), Button("v1:c"), Button("v1:s")]),
+        (Press("v1:t:what-is-klonopin"), &[Topic("what-is-klonopin"), Says("0.5 mg"), Button("v1:t:"), Button("v1:m")]),
+        (Press("v1:t:medical-uses"), &[Topic("medical-uses"), Says("Sources")]),
+        (Press("v1:m"), &[NoTopic, Button("v1:t:what-is-klonopin")]),
+    ]);
+}
+
+#[test]
+fn free_text_typos_slang_and_look_alike_names() {
+    check("free text", &[
+        (Say("is klonopin addictive"), &[Topic("is-it-addictive"), Crisis(&[])]),
+        (Say("are k-pins addictive??"), &[Topic("is-it-addictive")]),
+        (Say("klonipin side efects"), &[Topic("side-effects")]),
+        (Say("what is clonidine"), &[Topic("not-clonidine"), Says("different medicines")]),
+        (Say("is clonazepam legal without a prescription"), &[Topic("legal-status")]),
+        (Say("asdf qwerty zxcv"), &[NoTopic, Crisis(&[]), Button("v1:t:")]),
+    ]);
+}
+
+#[test]
+fn withdrawal_and_overdose_get_crisis_guidance_first() {
+    check("crisis", &[
+        (Say("I stopped taking my klonopin 3 days ago and I'm shaking"), &[Crisis(&["withdrawal"]), FirstLine("911"), Says(SAMHSA)]),
+        (Say("my son took a whole bottle of pins and won't wake up"), &[Crisis(&["overdose"]), FirstLine("911"), Says(POISON), Says(SAMHSA)]),
+        (Say("withdrawl"), &[Crisis(&["withdrawal"]), Says(SAMHSA)]),
+        (Say("i think she OD'd"), &[Crisis(&["overdose"]), FirstLine("911")]),
+        (Say("sobredosis de clonazepam"), &[Crisis(&["overdose"]), FirstLine("911")]),
+        (Say("I want to die"), &[Crisis(&["self-harm"]), Says("988"), Says(SAMHSA)]),
+        (Say("/crisis"), &[Crisis(&["overdose", "self-harm", "withdrawal"]), Says("911"), Says("988"), Says(POISON), Says(SAMHSA)]),
+    ]);
+}
+
+#[test]
+fn crisis_topics_carry_their_block_once() {
+    check("crisis topic", &[
+        (Press_free("how long does klonopin withdrawal last"), &[Crisis(&["withdrawal"]), Says(SAMHSA)]),
+    ]);
+    // Asked about, not experienced: the topic still carries its guidance.
+    let mut chat = Chat::new();
+    let turn = chat.run(&Say("/start withdrawal-timeline"));
+    let joined: String = turn.messages.iter().map(|m| m.text.plain.clone()).collect::<Vec<_>>().join("\n");
+    assert_eq!(joined.matches(SAMHSA).count(), 1, "the withdrawal block appears exactly once: {joined}");
+}
+
+#[allow(non_snake_case)]
+fn Press_free(text: &'static str) -> Do {
+    Say(text)
+}
+
+#[test]
+fn self_check_to_the_result() {
+    let mut script: Vec<(Do, &[Expect])> = vec![(Say("/selfcheck"), &[Flow("self-check 0"), Says("1 of 11"), Button("v1:q:0:y")])];
+    for i in 0..11u8 {
+        let prefix: &'static str = Box::leak(format!("v1:q:{i}:{}", if i < 4 { 'y' } else { 'n' }).into_boxed_str());
+        script.push((Press(prefix), &[]));
+    }
+    check("self-check", &script);
+    let mut chat = Chat::new();
+    chat.run(&Say("/selfcheck"));
+    for i in 0..11u8 {
+        let data = format!("v1:q:{i}:{}", if i < 4 { 'y' } else { 'n' });
+        chat.run(&RawButton(Box::leak(data.into_boxed_str())));
+    }
+    let last = chat.last.expect("a reply");
+    let band = content().selfcheck.band(4).expect("a band for 4");
+    assert_eq!(last.messages.last().map(|m| &m.text.plain), Some(&band.text.plain));
+    assert_eq!(chat.state.flow, Flow::Idle);
+}
+
+#[test]
+fn crisis_in_the_middle_of_the_self_check_keeps_the_place() {
+    check("self-check crisis", &[
+        (Say("/selfcheck"), &[Flow("self-check 0")]),
+        (Press("v1:q:0:y"), &[Flow("self-check 1"), Says("2 of 11")]),
+        (Say("yes"), &[Flow("self-check 2"), Says("3 of 11")]),
+        (Say("honestly I want to die"), &[Crisis(&["self-harm"]), FirstLine("988"), Flow("self-check 2"), Button("v1:r")]),
+        (Press("v1:r"), &[Flow("self-check 2"), Says("3 of 11"), Button("v1:q:2:")]),
+        (Say("I ran out 2 days ago and I'm shaking"), &[Crisis(&["withdrawal"]), Flow("self-check 2"), Button("v1:r")]),
+        // A stale tap on an answered question does not count twice.
+        (RawButton("v1:q:0:y"), &[Flow("self-check 2"), Says("3 of 11")]),
+        (Say("/cancel"), &[Flow("idle"), NoButton("v1:r")]),
+        (RawButton("v1:q:2:y"), &[Flow("idle"), Button("v1:t:")]),
+    ]);
+}
+
+#[test]
+fn loved_one_path() {
+    check("loved one", &[
+        (Say("what are the signs of klonopin addiction"), &[Flow("audience signs-of-addiction"), Button("v1:a:s:signs-of-addiction"), Button("v1:a:l:signs-of-addiction")]),
+        (Press("v1:a:l:"), &[Topic("signs-of-addiction"), Flow("idle"), Audience(Some(Audience::LovedOne))]),
+        // Remembered: no second question.
+        (Say("where can i get help for klonopin addiction"), &[Topic("getting-help"), Flow("idle")]),
+    ]);
+    let loved = content().topic("signs-of-addiction").and_then(|t| t.answer_loved_one.as_ref()).expect("a loved-one answer");
+    let mut chat = Chat::new();
+    chat.run(&Say("what are the signs of klonopin addiction"));
+    let turn = chat.run(&Press("v1:a:l:"));
+    assert_eq!(turn.messages[0].text.plain, loved.plain);
+
+    check("loved one by cue", &[
+        (Say("what are the signs my son is misusing klonopin"), &[Topic("signs-of-addiction"), Audience(Some(Audience::LovedOne))]),
+    ]);
+    check("self by typed answer", &[
+        (Say("what are the signs of klonopin addiction"), &[Flow("audience signs-of-addiction")]),
+        (Say("for me"), &[Topic("signs-of-addiction"), Audience(Some(Audience::Myself))]),
+    ]);
+}
+
+#[test]
+fn crisis_while_asked_for_whom_drops_the_question() {
+    check("audience crisis", &[
+        (Say("what are the signs of klonopin addiction"), &[Flow("audience signs-of-addiction")]),
+        (Say("he overdosed and is not breathing"), &[Crisis(&["overdose"]), FirstLine("911"), Flow("idle")]),
+    ]);
+}
+
+#[test]
+fn deep_links() {
+    check("deep link", &[
+        (Say("/start tolerance"), &[Topic("tolerance")]),
+        (Say("/start no-such-topic"), &[NoTopic, Button("v1:t:")]),
+        (Say("/start overdose"), &[Crisis(&["overdose"]), FirstLine("911")]),
+    ]);
+}
+
+#[test]
+fn commands_and_odd_input() {
+    let long = Box::leak(format!("{} withdrawal {}", "so ".repeat(1300), "x".repeat(100)).into_boxed_str());
+    check("commands", &[
+        (Say("/help"), &[Button("v1:m")]),
+        (Say("/privacy"), &[Says("30 days")]),
+        (Say("/about"), &[Says("not medical advice")]),
+        (Say("/topics"), &[Button("v1:t:")]),
+        (Say("/nonsense"), &[NoTopic, Button("v1:t:")]),
+        (Say("/help@klonopin_test_bot"), &[Button("v1:m")]),
+        (Sticker, &[NoTopic, Crisis(&[]), Button("v1:t:")]),
+        (Photo("took too many klonopin"), &[Crisis(&["overdose"]), FirstLine("911")]),
+        (RawButton("v1:t:removed-topic"), &[NoTopic, Button("v1:t:")]),
+        (RawButton("garbage \u{0}"), &[Button("v1:t:")]),
+        (Say(long), &[Crisis(&["withdrawal"])]),
+        (Say("\u{202E}\u{200B}🙂 ̷̛̖ klonopin"), &[]),
+        (Say("/forget"), &[Forget]),
+    ]);
+}
+
+#[test]
+fn a_stored_state_naming_a_removed_topic_degrades_to_the_menu() {
+    let state = State { flow: Flow::Audience { topic: "gone".into() }, audience: None };
+    let turn = step(&state, &Input::Text("me"), content());
+    assert!(turn.messages.iter().flat_map(|m| m.buttons.iter().flatten()).any(|b| b.action.encode().starts_with("v1:t:")));
+    assert_eq!(turn.next, Next::Keep(State { flow: Flow::Idle, audience: Some(Audience::Myself) }));
+}
