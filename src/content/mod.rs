@@ -266,7 +266,16 @@ impl Checker {
 
         let topics = self.topics(&topic_files);
         let by_id: HashMap<String, usize> = topics.iter().enumerate().map(|(i, (t, _))| (t.id.clone(), i)).collect();
-        let bot = bot.and_then(|(f, parsed)| Some((f, parsed?))).map(|(f, b)| self.bot(f, &b, &by_id));
+        // A topic file that failed to parse still exists: references to it are not errors
+        // too (one typo, one message).
+        let mut known = by_id.clone();
+        for (file, parsed) in &topic_files {
+            if parsed.is_none() {
+                let stem = file.relative.trim_start_matches("topics/").trim_end_matches(".toml");
+                known.entry(stem.to_owned()).or_insert(usize::MAX);
+            }
+        }
+        let bot = bot.and_then(|(f, parsed)| Some((f, parsed?))).map(|(f, b)| self.bot(f, &b, &known));
         let mut topics = topics;
         if let Some(bot) = &bot {
             for (topic, _) in &mut topics {
@@ -275,14 +284,14 @@ impl Checker {
                 topic.answer_loved_one = topic.answer_loved_one.take().map(|lo| Rich::join([&lo, &list]));
             }
         }
-        let crisis = crisis.and_then(|(f, parsed)| Some((f, parsed?))).map(|(f, c)| self.crisis(f, &c, &by_id));
-        let selfcheck = selfcheck.and_then(|(f, parsed)| Some((f, parsed?))).map(|(f, s)| self.selfcheck(f, &s, &by_id));
+        let crisis = crisis.and_then(|(f, parsed)| Some((f, parsed?))).map(|(f, c)| self.crisis(f, &c, &known));
+        let selfcheck = selfcheck.and_then(|(f, parsed)| Some((f, parsed?))).map(|(f, s)| self.selfcheck(f, &s, &known));
         let (bot, crisis, selfcheck) = (bot?, crisis?, selfcheck?);
 
         for (topic, (file, related)) in &topics {
             let at = At { display: &file.display, pos: Positions::new(&file.text) };
             for r in related {
-                if !by_id.contains_key(r.get_ref()) {
+                if !known.contains_key(r.get_ref()) {
                     self.error(&at, r.span().start, format!("related topic \"{}\" does not exist (no topics/{}.toml)", r.get_ref(), r.get_ref()));
                 }
             }

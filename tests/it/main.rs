@@ -1,6 +1,10 @@
 //! One integration-test binary with a module per area.
 
+mod cli;
+mod content_check;
 mod conversations;
 mod crisis_set;
+mod routing;
 mod storage;
 mod support;
+mod topics;
