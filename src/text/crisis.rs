@@ -229,6 +229,9 @@ const NEAR: &[Near] = &[
     Near { first: &["thinking", "thoughts", "thought", "think"], then: &["dying", "suicide", "death", "killing", "ending"], within: 2, kind: S, both_ways: false },
 ];
 
+/// First halves of crisis words people split with a space or hyphen ("over dose").
+const SPLIT_HEADS: &[&str] = &["over", "ovr", "with", "wit", "widh", "w", "o", "sobre", "self", "with-", "abs"];
+
 /// Swallowing verbs followed by a large count ("took 12 pins", "took 20mg").
 const TAKE_VERBS: &[&str] = &["took", "take", "taken", "ate", "swallowed", "popped", "tomo", "tome"];
 const PILL_WORDS: &[&str] = &["pills", "pins", "tabs", "tablets", "bars", "of", "kpins", "klonopin", "pastillas", "k", "clonazepam"];
@@ -240,6 +243,8 @@ const NUMBER_WORDS: &[&str] = &[
 /// The detector's compiled tables; built once, shared by every caller.
 pub struct CrisisDetector {
     words: HashMap<&'static str, CrisisKind>,
+    /// For each word that starts a proximity rule, the rules it starts.
+    near_by_first: HashMap<&'static str, Vec<&'static Near>>,
     /// None only if the automaton could not be built; phrases are then searched one by one,
     /// slower but with the same answers (a start-up failure must not become a silent hole).
     phrases: Option<AhoCorasick>,
@@ -262,7 +267,13 @@ impl CrisisDetector {
             .match_kind(MatchKind::Standard)
             .build(phrase_kinds.iter().map(|(p, _)| p.as_str()))
             .ok();
-        CrisisDetector { words: WORDS.iter().copied().collect(), phrases, phrase_kinds }
+        let mut near_by_first: HashMap<&'static str, Vec<&'static Near>> = HashMap::new();
+        for rule in NEAR {
+            for first in rule.first {
+                near_by_first.entry(first).or_default().push(rule);
+            }
+        }
+        CrisisDetector { words: WORDS.iter().copied().collect(), near_by_first, phrases, phrase_kinds }
     }
 
     /// The crisis kinds a normalized text calls for.
@@ -289,7 +300,7 @@ impl CrisisDetector {
                 continue;
             }
             // Words split by a space or hyphen: "over dose", "with-drawal".
-            if let Some(next) = tokens.get(i + 1) {
+            if let Some(next) = tokens.get(i + 1).filter(|_| SPLIT_HEADS.contains(token)) {
                 let joined = format!("{token}{next}");
                 if joined.len() >= 6 {
                     if let Some((kind, why)) = word_rule(&self.words, &joined) {
@@ -299,7 +310,7 @@ impl CrisisDetector {
                     }
                 }
             }
-            for rule in NEAR {
+            for rule in self.near_by_first.get(token).into_iter().flatten() {
                 if let Some(reason) = near_rule(rule, &tokens, i) {
                     overdose |= rule.kind == O;
                     found(rule.kind, &|| reason.clone());
@@ -342,7 +353,13 @@ fn fuzzy_crisis_word(token: &str) -> Option<(&'static str, CrisisKind, usize)> {
     if token.len() < 5 || !token.is_ascii() || NOT_TYPOS.contains(&token) {
         return None;
     }
+    let t = token.as_bytes();
     FUZZY.iter().find_map(|(word, kind)| {
+        // One of the first two letters must agree: cheap, and typos rarely hit both.
+        let w = word.as_bytes();
+        if t[0] != w[0] && t[1] != w[1] {
+            return None;
+        }
         let max = allowed_typos(token.len().max(word.len()));
         distance_within(token, word, max).map(|d| (*word, *kind, d))
     })
@@ -352,8 +369,9 @@ fn fuzzy_crisis_word(token: &str) -> Option<(&'static str, CrisisKind, usize)> {
 /// holds them ("klonipin" after "stopped").
 fn in_list(list: &[&str], token: &str) -> bool {
     list.contains(&token)
-        || (list.contains(&"klonopin")
-            && token.len() >= 6
+        || (token.len() >= 6
+            && matches!(token.as_bytes()[0], b'k' | b'c')
+            && list.contains(&"klonopin")
             && ["klonopin", "clonazepam"].iter().any(|name| distance_within(token, name, 2).is_some()))
 }
 
