@@ -16,5 +16,6 @@ pub mod cli;
 pub mod content;
 pub mod engine;
 pub mod repl;
+pub mod stats;
 pub mod telegram;
 pub mod text;

@@ -18,7 +18,8 @@ use teloxide::{ApiError, RequestError};
 
 use super::render::{parts, Part};
 use super::App;
-use crate::engine::{step, Input, Next, State, Turn};
+use crate::engine::{step, Event, Input, Next, State, Turn};
+use crate::stats::ErrorKind;
 use crate::text::crisis::CrisisDetector;
 use crate::text::normalize::normalize;
 
@@ -167,23 +168,38 @@ where
         Ok(stored) => stored,
         Err(e) => {
             log::warn!("update {update_id}: stored state unreadable ({}), starting this chat over", e.kind());
+            app.stats.error(ErrorKind::StateUnreadable);
             Some(State::default()) // forces a write of the fresh state below
         }
     };
     let state = stored.clone().unwrap_or_default();
     let content = app.content();
     let turn: Turn = step(&state, input, &content);
+    app.stats.update();
+    for event in &turn.events {
+        app.stats.event(event);
+    }
+    if let (Some(log), true) = (&app.unmatched, turn.events.contains(&Event::Fallback)) {
+        match input {
+            Input::Text(text) | Input::NonText { caption: Some(text) } => log.record(text),
+            _ => {}
+        }
+    }
 
     match send_all(bot, chat_id, &turn).await {
         Delivery::Sent => {}
         Delivery::Blocked => {
             log::info!("update {update_id}: the bot is blocked or the chat is gone; clearing its state");
+            app.stats.error(ErrorKind::Blocked);
             if let Err(e) = Arc::clone(&app.storage).remove_dialogue(chat_id).await {
                 log::warn!("update {update_id}: clearing state failed: {}", e.kind());
             }
             return;
         }
-        Delivery::Failed(kind) => log::warn!("update {update_id}: a reply was not delivered: {kind}"),
+        Delivery::Failed(kind) => {
+            log::warn!("update {update_id}: a reply was not delivered: {kind}");
+            app.stats.error(ErrorKind::SendFailed);
+        }
     }
 
     let result = match &turn.next {
@@ -196,6 +212,7 @@ where
     };
     if let Err(e) = result {
         log::warn!("update {update_id}: storing state failed: {}", e.kind());
+        app.stats.error(ErrorKind::StoreFailed);
     }
 }
 

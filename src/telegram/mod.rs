@@ -4,10 +4,13 @@
 //!   `Dispatcher` (long polling, or a webhook) until SIGINT or SIGTERM.
 //! - [`handlers`] turns updates into engine inputs, runs `engine::step`, sends the replies
 //!   and stores the new state. It decides nothing the engine decides.
+//! - [`ops`] reloads the responses (SIGHUP, file changes), serves `/metrics` and
+//!   `/healthz`, and keeps the opt-in log of unmatched questions.
 //! - [`render`] splits replies to Telegram's limits and builds keyboards (pure).
 //! - [`storage`] keeps each chat's dialogue state: SQLite (default), Redis or memory.
 
 pub mod handlers;
+pub mod ops;
 pub mod render;
 pub mod storage;
 
@@ -59,6 +62,17 @@ pub struct ServeArgs {
     /// Long-polling timeout in seconds (kept below the HTTP client's 17 s timeout).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=15))]
     pub polling_timeout: u32,
+    /// Serve Prometheus `/metrics` and `/healthz` on this address (off by default), e.g.
+    /// 127.0.0.1:9898. The counters hold no chat ids and no text.
+    #[arg(long, env = "KLONOPIN_BOT_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// SENSITIVE, off by default: append questions no topic matched to FILE (digits, emails,
+    /// @handles and links redacted) so editors can add phrasings.
+    #[arg(long, env = "KLONOPIN_BOT_RECORD_UNMATCHED")]
+    pub record_unmatched: Option<PathBuf>,
+    /// Do not watch the responses folder for changes (SIGHUP still reloads).
+    #[arg(long)]
+    pub no_watch: bool,
 }
 
 /// What every handler shares.
@@ -68,6 +82,13 @@ pub struct App {
     pub storage: Arc<StateStore<State>>,
     /// The bot's @username, to tell commands and mentions meant for it in groups.
     pub username: String,
+    /// The folder the responses come from (None: the built-in copy, which never reloads).
+    pub responses_dir: Option<PathBuf>,
+    pub stats: crate::stats::Stats,
+    /// Whether Telegram answered the last health check.
+    pub telegram_ok: std::sync::atomic::AtomicBool,
+    /// Set only with --record-unmatched.
+    pub unmatched: Option<ops::UnmatchedLog>,
 }
 
 impl App {
@@ -163,7 +184,31 @@ async fn run(args: ServeArgs, token: String, webhook_secret: Option<String>, con
         storage.backend(),
         if args.webhook_url.is_some() { "webhook" } else { "long polling" }
     );
-    let app = Arc::new(App { content: RwLock::new(Arc::new(content)), storage: Arc::clone(&storage), username });
+    let unmatched = match &args.record_unmatched {
+        Some(path) => {
+            log::warn!("recording unmatched questions (redacted) to {}: this file is sensitive", path.display());
+            Some(ops::UnmatchedLog::open(path)?)
+        }
+        None => None,
+    };
+    let app = Arc::new(App {
+        content: RwLock::new(Arc::new(content)),
+        storage: Arc::clone(&storage),
+        username,
+        responses_dir: args.content.responses.clone(),
+        stats: crate::stats::Stats::default(),
+        telegram_ok: std::sync::atomic::AtomicBool::new(true),
+        unmatched,
+    });
+    ops::spawn_sighup(Arc::clone(&app));
+    let _watcher = match (&args.content.responses, args.no_watch) {
+        (Some(dir), false) => Some(ops::spawn_watcher(Arc::clone(&app), dir)?),
+        _ => None,
+    };
+    if let Some(addr) = args.metrics_listen {
+        ops::spawn_metrics(Arc::clone(&app), addr).await?;
+    }
+    ops::spawn_health_check(Arc::clone(&app), bot.clone());
 
     let result = if args.no_throttle {
         dispatch(bot, app, &args, webhook_secret).await

@@ -4,4 +4,5 @@ pub mod audience;
 pub mod crisis;
 pub mod fuzzy;
 pub mod normalize;
+pub mod redact;
 pub mod topics;
