@@ -7,10 +7,11 @@ pub fn redact(text: &str) -> String {
     for word in text.split_whitespace() {
         let lower = word.to_lowercase();
         let core = lower.trim_matches(|c: char| !c.is_alphanumeric() && c != '@');
-        let replaced = if lower.contains("://") || core.starts_with("www.") || looks_like_domain(core) {
-            "[link]".to_owned()
-        } else if core.contains('@') && core.split('@').nth(1).is_some_and(|d| d.contains('.')) && !core.starts_with('@') {
+        let email = !core.starts_with('@') && core.split_once('@').is_some_and(|(_, domain)| domain.contains('.'));
+        let replaced = if email {
             "[email]".to_owned()
+        } else if lower.contains("://") || core.starts_with("www.") || looks_like_domain(core) {
+            "[link]".to_owned()
         } else if core.starts_with('@') && core.len() > 1 {
             "[handle]".to_owned()
         } else {
@@ -38,6 +39,7 @@ mod tests {
         let cases = [
             ("call me at 555-123-4567", "call me at ###-###-####"),
             ("mail jane.doe@example.com please", "mail [email] please"),
+            ("or jo@example.com.", "or [email]"),
             ("ask @john_smith", "ask [handle]"),
             ("see https://example.com/a?b=1 and www.x.org", "see [link] and [link]"),
             ("visit example.com/page", "visit [link]"),

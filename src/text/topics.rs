@@ -217,7 +217,7 @@ impl TopicMatcher {
             let question_cover = shared / query_weight;
             let score = if phrase.keyword {
                 // A keyword counts only whole, and as much as it explains of the question.
-                if phrase_cover >= 0.999 { question_cover.sqrt() } else { 0.0 }
+                if phrase_cover >= 0.999 { question_cover.powf(0.6) } else { 0.0 }
             } else {
                 phrase_cover.powf(0.6) * question_cover.powf(0.4)
             };

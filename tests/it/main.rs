@@ -4,6 +4,7 @@ mod cli;
 mod content_check;
 mod conversations;
 mod crisis_set;
+mod operators;
 mod routing;
 mod storage;
 mod support;

@@ -1,3 +1,4 @@
 //! Shared test helpers: the fake Telegram Bot API server and friends.
 
+pub mod bot_process;
 pub mod fake_bot_api;
