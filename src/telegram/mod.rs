@@ -52,8 +52,9 @@ pub struct ServeArgs {
     /// Address the webhook server listens on (behind your TLS proxy).
     #[arg(long, env = "KLONOPIN_BOT_LISTEN", default_value = "127.0.0.1:8443")]
     pub listen: SocketAddr,
-    /// File holding the webhook secret token (else KLONOPIN_BOT_WEBHOOK_SECRET); required
-    /// with --webhook-url. Requests without it get 401.
+    /// File holding the webhook secret token (else systemd's credential "webhook-secret",
+    /// else KLONOPIN_BOT_WEBHOOK_SECRET); required with --webhook-url. Requests without the
+    /// right secret get 401.
     #[arg(long, env = "KLONOPIN_BOT_WEBHOOK_SECRET_FILE")]
     pub webhook_secret_file: Option<PathBuf>,
     /// Send without teloxide's Throttle (for a local Bot API server or load tests only).
@@ -146,7 +147,8 @@ fn read_token(args: &ServeArgs) -> Result<String, String> {
 }
 
 fn read_webhook_secret(args: &ServeArgs) -> Result<String, String> {
-    let secret = match &args.webhook_secret_file {
+    let credential = std::env::var("CREDENTIALS_DIRECTORY").ok().map(|dir| PathBuf::from(dir).join("webhook-secret")).filter(|p| p.exists());
+    let secret = match args.webhook_secret_file.as_ref().or(credential.as_ref()) {
         Some(path) => read_secret_file(path, "webhook secret")?,
         None => std::env::var("KLONOPIN_BOT_WEBHOOK_SECRET").unwrap_or_default().trim().to_owned(),
     };

@@ -23,14 +23,24 @@ enum State {
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
 fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
-async fn get<S: Storage<State> + ?Sized>(store: &Arc<S>, chat: i64) -> Result<Option<State>, S::Error> {
+async fn get<S: Storage<State> + ?Sized>(
+    store: &Arc<S>,
+    chat: i64,
+) -> Result<Option<State>, S::Error> {
     Arc::clone(store).get_dialogue(ChatId(chat)).await
 }
 
-async fn put<S: Storage<State> + ?Sized>(store: &Arc<S>, chat: i64, state: State) -> Result<(), S::Error> {
+async fn put<S: Storage<State> + ?Sized>(
+    store: &Arc<S>,
+    chat: i64,
+    state: State,
+) -> Result<(), S::Error> {
     Arc::clone(store).update_dialogue(ChatId(chat), state).await
 }
 
@@ -51,7 +61,9 @@ fn raw(path: &Path) -> rusqlite::Connection {
 }
 
 fn row_count(path: &Path) -> i64 {
-    raw(path).query_row("SELECT count(*) FROM dialogues", [], |r| r.get(0)).unwrap()
+    raw(path)
+        .query_row("SELECT count(*) FROM dialogues", [], |r| r.get(0))
+        .unwrap()
 }
 
 // ---------------------------------------------------------------- SQLite
@@ -66,9 +78,25 @@ async fn sqlite_round_trip() {
     del(&store, 1).await.unwrap();
 
     put(&store, 1, State::AskedDose { mg: 2 }).await.unwrap();
-    put(&store, -100123, State::Crisis { note: "ünïcode \"quoted\"".into() }).await.unwrap();
-    assert_eq!(get(&store, 1).await.unwrap(), Some(State::AskedDose { mg: 2 }));
-    assert_eq!(get(&store, -100123).await.unwrap(), Some(State::Crisis { note: "ünïcode \"quoted\"".into() }));
+    put(
+        &store,
+        -100123,
+        State::Crisis {
+            note: "ünïcode \"quoted\"".into(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        get(&store, 1).await.unwrap(),
+        Some(State::AskedDose { mg: 2 })
+    );
+    assert_eq!(
+        get(&store, -100123).await.unwrap(),
+        Some(State::Crisis {
+            note: "ünïcode \"quoted\"".into()
+        })
+    );
 
     put(&store, 1, State::Start).await.unwrap();
     assert_eq!(get(&store, 1).await.unwrap(), Some(State::Start));
@@ -76,16 +104,31 @@ async fn sqlite_round_trip() {
     del(&store, 1).await.unwrap();
     assert_eq!(get(&store, 1).await.unwrap(), None);
     del(&store, 1).await.unwrap();
-    assert_eq!(get(&store, -100123).await.unwrap(), Some(State::Crisis { note: "ünïcode \"quoted\"".into() }));
+    assert_eq!(
+        get(&store, -100123).await.unwrap(),
+        Some(State::Crisis {
+            note: "ünïcode \"quoted\"".into()
+        })
+    );
 
     // Stored as JSON text with a current timestamp.
     let (state, updated_at): (String, i64) = raw(&db_path(&dir))
-        .query_row("SELECT state, updated_at FROM dialogues WHERE chat_id = -100123", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT state, updated_at FROM dialogues WHERE chat_id = -100123",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap();
-    assert_eq!(serde_json::from_str::<State>(&state).unwrap(), State::Crisis { note: "ünïcode \"quoted\"".into() });
-    assert!((updated_at - unix_now()).abs() <= 5, "updated_at {updated_at}");
+    assert_eq!(
+        serde_json::from_str::<State>(&state).unwrap(),
+        State::Crisis {
+            note: "ünïcode \"quoted\"".into()
+        }
+    );
+    assert!(
+        (updated_at - unix_now()).abs() <= 5,
+        "updated_at {updated_at}"
+    );
     store.close().await.unwrap();
 }
 
@@ -100,11 +143,17 @@ async fn sqlite_state_survives_restart() {
         del(&store, 43).await.unwrap();
         store.close().await.unwrap();
         // Closed means closed, and closing again is harmless.
-        assert_eq!(get(&store, 42).await.unwrap_err().kind(), StorageErrorKind::Closed);
+        assert_eq!(
+            get(&store, 42).await.unwrap_err().kind(),
+            StorageErrorKind::Closed
+        );
         store.close().await.unwrap();
     }
     let store = SqliteStateStore::open(&path, DAY).unwrap();
-    assert_eq!(get(&store, 42).await.unwrap(), Some(State::AskedDose { mg: 1 }));
+    assert_eq!(
+        get(&store, 42).await.unwrap(),
+        Some(State::AskedDose { mg: 1 })
+    );
     assert_eq!(get(&store, 43).await.unwrap(), None);
     store.close().await.unwrap();
 }
@@ -116,7 +165,8 @@ async fn sqlite_flush_commits_queued_writes() {
     let store = SqliteStateStore::open(&path, DAY).unwrap();
     // Queue writes whose callers stop waiting (as at shutdown), then flush.
     for chat in 0..50 {
-        let mut write = Arc::clone(&store).update_dialogue(ChatId(chat), State::AskedDose { mg: chat as u32 });
+        let mut write =
+            Arc::clone(&store).update_dialogue(ChatId(chat), State::AskedDose { mg: chat as u32 });
         let _ = futures::poll!(&mut write);
     }
     store.flush().await.unwrap();
@@ -158,11 +208,19 @@ async fn sqlite_retention_hides_then_purges_old_rows() {
     put(&store, 1, State::AskedDose { mg: 1 }).await.unwrap();
     put(&store, 2, State::AskedDose { mg: 2 }).await.unwrap();
     let two_hours_ago = unix_now() - 2 * 60 * 60;
-    raw(&path).execute("UPDATE dialogues SET updated_at = ?1 WHERE chat_id = 1", [two_hours_ago]).unwrap();
+    raw(&path)
+        .execute(
+            "UPDATE dialogues SET updated_at = ?1 WHERE chat_id = 1",
+            [two_hours_ago],
+        )
+        .unwrap();
 
     // Invisible before any purge...
     assert_eq!(get(&store, 1).await.unwrap(), None);
-    assert_eq!(get(&store, 2).await.unwrap(), Some(State::AskedDose { mg: 2 }));
+    assert_eq!(
+        get(&store, 2).await.unwrap(),
+        Some(State::AskedDose { mg: 2 })
+    );
     assert_eq!(row_count(&path), 2);
     // ...then gone.
     assert_eq!(store.purge_expired().await.unwrap(), 1);
@@ -171,7 +229,12 @@ async fn sqlite_retention_hides_then_purges_old_rows() {
     store.close().await.unwrap();
 
     // Opening purges too.
-    raw(&path).execute("UPDATE dialogues SET updated_at = ?1 WHERE chat_id = 2", [two_hours_ago]).unwrap();
+    raw(&path)
+        .execute(
+            "UPDATE dialogues SET updated_at = ?1 WHERE chat_id = 2",
+            [two_hours_ago],
+        )
+        .unwrap();
     let store = SqliteStateStore::open(&path, retention).unwrap();
     assert_eq!(row_count(&path), 0);
     store.close().await.unwrap();
@@ -181,12 +244,18 @@ async fn sqlite_retention_hides_then_purges_old_rows() {
 async fn sqlite_purges_on_its_own_schedule() {
     let dir = tempfile::tempdir().unwrap();
     let path = db_path(&dir);
-    let store = SqliteStateStore::open_with_purge_interval(&path, DAY, Duration::from_millis(100)).unwrap();
+    let store =
+        SqliteStateStore::open_with_purge_interval(&path, DAY, Duration::from_millis(100)).unwrap();
     put(&store, 1, State::Start).await.unwrap();
-    raw(&path).execute("UPDATE dialogues SET updated_at = 0 WHERE chat_id = 1", []).unwrap();
+    raw(&path)
+        .execute("UPDATE dialogues SET updated_at = 0 WHERE chat_id = 1", [])
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     while row_count(&path) > 0 {
-        assert!(Instant::now() < deadline, "the writer thread never purged the expired row");
+        assert!(
+            Instant::now() < deadline,
+            "the writer thread never purged the expired row"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     store.close().await.unwrap();
@@ -198,7 +267,9 @@ async fn sqlite_uses_wal() {
     let path = db_path(&dir);
     let store = SqliteStateStore::open(&path, DAY).unwrap();
     put(&store, 1, State::Start).await.unwrap();
-    let mode: String = raw(&path).query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let mode: String = raw(&path)
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(mode.to_ascii_lowercase(), "wal");
     store.close().await.unwrap();
 }
@@ -206,7 +277,8 @@ async fn sqlite_uses_wal() {
 #[tokio::test]
 async fn sqlite_open_reports_a_missing_directory() {
     let dir = tempfile::tempdir().unwrap();
-    let err = SqliteStateStore::open(&dir.path().join("no/such/dir/state.sqlite"), DAY).unwrap_err();
+    let err =
+        SqliteStateStore::open(&dir.path().join("no/such/dir/state.sqlite"), DAY).unwrap_err();
     assert_eq!(err.kind(), StorageErrorKind::Sqlite);
     assert!(err.to_string().contains("no/such/dir"), "{err}");
 }
@@ -226,7 +298,11 @@ async fn sqlite_many_concurrent_chats_all_land() {
             tokio::spawn(async move {
                 for i in 0..UPDATES {
                     let expected = i.checked_sub(1).map(|mg| State::AskedDose { mg });
-                    assert_eq!(get(&store, chat).await.unwrap(), expected, "chat {chat} before update {i}");
+                    assert_eq!(
+                        get(&store, chat).await.unwrap(),
+                        expected,
+                        "chat {chat} before update {i}"
+                    );
                     put(&store, chat, State::AskedDose { mg: i }).await.unwrap();
                 }
             })
@@ -238,7 +314,10 @@ async fn sqlite_many_concurrent_chats_all_land() {
     let concurrent = started.elapsed();
 
     for chat in 0..CHATS {
-        assert_eq!(get(&store, chat).await.unwrap(), Some(State::AskedDose { mg: UPDATES - 1 }));
+        assert_eq!(
+            get(&store, chat).await.unwrap(),
+            Some(State::AskedDose { mg: UPDATES - 1 })
+        );
     }
     assert_eq!(row_count(&path), CHATS);
 
@@ -247,7 +326,9 @@ async fn sqlite_many_concurrent_chats_all_land() {
     let started = Instant::now();
     for i in 0..SEQUENTIAL {
         let _ = get(&store, 1_000_000).await.unwrap();
-        put(&store, 1_000_000, State::AskedDose { mg: i }).await.unwrap();
+        put(&store, 1_000_000, State::AskedDose { mg: i })
+            .await
+            .unwrap();
     }
     let sequential = started.elapsed();
     store.close().await.unwrap();
@@ -277,10 +358,16 @@ async fn open_store_picks_the_backend_from_the_spec() {
     let store: Arc<StateStore<State>> = open_store(&spec, DAY, "test").await.unwrap();
     // Through teloxide's erased form, as a Dispatcher would hold it.
     let erased = Arc::clone(&store).erase();
-    assert_eq!(get(&erased, 5).await.unwrap(), Some(State::AskedDose { mg: 5 }));
+    assert_eq!(
+        get(&erased, 5).await.unwrap(),
+        Some(State::AskedDose { mg: 5 })
+    );
     store.close().await.unwrap();
 
-    let memory: Arc<StateStore<State>> = open_store(&parse_storage_spec("memory").unwrap(), DAY, "test").await.unwrap();
+    let memory: Arc<StateStore<State>> =
+        open_store(&parse_storage_spec("memory").unwrap(), DAY, "test")
+            .await
+            .unwrap();
     assert_eq!(memory.backend(), "memory");
     del(&memory, 1).await.unwrap();
 }
@@ -297,7 +384,9 @@ impl RedisServer {
     fn start() -> Self {
         let binary = std::env::var_os("PATH")
             .and_then(|paths| {
-                std::env::split_paths(&paths).map(|dir| dir.join("redis-server")).find(|p| p.is_file())
+                std::env::split_paths(&paths)
+                    .map(|dir| dir.join("redis-server"))
+                    .find(|p| p.is_file())
             })
             .unwrap_or_else(|| {
                 panic!(
@@ -308,9 +397,22 @@ impl RedisServer {
         // Another process can take the port between probing and binding,
         // so a server that dies at startup gets a second port.
         for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let port = TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
             let mut child = Command::new(&binary)
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
                 .args(["--daemonize", "no"])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -337,7 +439,11 @@ impl RedisServer {
     }
 
     async fn raw(&self, db: u8) -> redis::aio::MultiplexedConnection {
-        redis::Client::open(self.url(db)).unwrap().get_multiplexed_async_connection().await.unwrap()
+        redis::Client::open(self.url(db))
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap()
     }
 }
 
@@ -351,26 +457,57 @@ impl Drop for RedisServer {
 #[tokio::test]
 async fn redis_round_trip() {
     let server = RedisServer::start();
-    let store = RedisStateStore::open(&server.url(2), "bot", DAY).await.unwrap();
+    let store = RedisStateStore::open(&server.url(2), "bot", DAY)
+        .await
+        .unwrap();
 
     assert_eq!(get(&store, 1).await.unwrap(), None);
     del(&store, 1).await.unwrap();
     put(&store, 1, State::AskedDose { mg: 2 }).await.unwrap();
-    put(&store, -100123, State::Crisis { note: "ünïcode \"quoted\"".into() }).await.unwrap();
-    assert_eq!(get(&store, 1).await.unwrap(), Some(State::AskedDose { mg: 2 }));
+    put(
+        &store,
+        -100123,
+        State::Crisis {
+            note: "ünïcode \"quoted\"".into(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        get(&store, 1).await.unwrap(),
+        Some(State::AskedDose { mg: 2 })
+    );
     put(&store, 1, State::Start).await.unwrap();
     assert_eq!(get(&store, 1).await.unwrap(), Some(State::Start));
     del(&store, 1).await.unwrap();
     assert_eq!(get(&store, 1).await.unwrap(), None);
     del(&store, 1).await.unwrap();
-    assert_eq!(get(&store, -100123).await.unwrap(), Some(State::Crisis { note: "ünïcode \"quoted\"".into() }));
+    assert_eq!(
+        get(&store, -100123).await.unwrap(),
+        Some(State::Crisis {
+            note: "ünïcode \"quoted\"".into()
+        })
+    );
 
     // It really went to database 2, as JSON.
     let mut conn = server.raw(2).await;
-    let value: String = redis::cmd("GET").arg("klonopin-bot:bot:state:-100123").query_async(&mut conn).await.unwrap();
-    assert_eq!(serde_json::from_str::<State>(&value).unwrap(), State::Crisis { note: "ünïcode \"quoted\"".into() });
+    let value: String = redis::cmd("GET")
+        .arg("klonopin-bot:bot:state:-100123")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<State>(&value).unwrap(),
+        State::Crisis {
+            note: "ünïcode \"quoted\"".into()
+        }
+    );
     let mut db0 = server.raw(0).await;
-    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut db0).await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut db0)
+        .await
+        .unwrap();
     assert!(keys.is_empty(), "{keys:?}");
 }
 
@@ -378,39 +515,68 @@ async fn redis_round_trip() {
 async fn redis_sets_the_retention_as_ttl() {
     let server = RedisServer::start();
     let retention = Duration::from_secs(3 * 60 * 60);
-    let store = RedisStateStore::open(&server.url(0), "bot", retention).await.unwrap();
+    let store = RedisStateStore::open(&server.url(0), "bot", retention)
+        .await
+        .unwrap();
     put(&store, 42, State::Start).await.unwrap();
 
     let key = store.key(ChatId(42));
     assert_eq!(key, "klonopin-bot:bot:state:42");
     let mut conn = server.raw(0).await;
-    let ttl: i64 = redis::cmd("TTL").arg(&key).query_async(&mut conn).await.unwrap();
+    let ttl: i64 = redis::cmd("TTL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     assert!(ttl > 0 && ttl <= retention.as_secs() as i64, "TTL {ttl}");
 
     // Every state change restarts the clock.
-    let () = redis::cmd("EXPIRE").arg(&key).arg(10).query_async(&mut conn).await.unwrap();
+    let () = redis::cmd("EXPIRE")
+        .arg(&key)
+        .arg(10)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     put(&store, 42, State::AskedDose { mg: 1 }).await.unwrap();
-    let ttl: i64 = redis::cmd("TTL").arg(&key).query_async(&mut conn).await.unwrap();
+    let ttl: i64 = redis::cmd("TTL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     assert!(ttl > 10, "TTL {ttl}");
 }
 
 #[tokio::test]
 async fn redis_namespaces_isolate_two_bots() {
     let server = RedisServer::start();
-    let a = RedisStateStore::open(&server.url(0), "bot-a", DAY).await.unwrap();
-    let b = RedisStateStore::open(&server.url(0), "bot_b", DAY).await.unwrap();
+    let a = RedisStateStore::open(&server.url(0), "bot-a", DAY)
+        .await
+        .unwrap();
+    let b = RedisStateStore::open(&server.url(0), "bot_b", DAY)
+        .await
+        .unwrap();
 
     put(&a, 1, State::AskedDose { mg: 1 }).await.unwrap();
     assert_eq!(get(&b, 1).await.unwrap(), None);
-    put(&b, 1, State::Crisis { note: "b".into() }).await.unwrap();
+    put(&b, 1, State::Crisis { note: "b".into() })
+        .await
+        .unwrap();
     assert_eq!(get(&a, 1).await.unwrap(), Some(State::AskedDose { mg: 1 }));
-    assert_eq!(get(&b, 1).await.unwrap(), Some(State::Crisis { note: "b".into() }));
+    assert_eq!(
+        get(&b, 1).await.unwrap(),
+        Some(State::Crisis { note: "b".into() })
+    );
     del(&a, 1).await.unwrap();
     assert_eq!(get(&a, 1).await.unwrap(), None);
-    assert_eq!(get(&b, 1).await.unwrap(), Some(State::Crisis { note: "b".into() }));
+    assert_eq!(
+        get(&b, 1).await.unwrap(),
+        Some(State::Crisis { note: "b".into() })
+    );
 
     for bad in ["", "a:b", "a*", "with space"] {
-        let err = RedisStateStore::open(&server.url(0), bad, DAY).await.unwrap_err();
+        let err = RedisStateStore::open(&server.url(0), bad, DAY)
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), StorageErrorKind::Config, "{bad:?}");
     }
 }
@@ -418,9 +584,16 @@ async fn redis_namespaces_isolate_two_bots() {
 #[tokio::test]
 async fn redis_unparseable_state_is_a_deserialize_error() {
     let server = RedisServer::start();
-    let store = RedisStateStore::open(&server.url(0), "bot", DAY).await.unwrap();
+    let store = RedisStateStore::open(&server.url(0), "bot", DAY)
+        .await
+        .unwrap();
     let mut conn = server.raw(0).await;
-    let () = redis::cmd("SET").arg(store.key(ChatId(7))).arg("{not json").query_async(&mut conn).await.unwrap();
+    let () = redis::cmd("SET")
+        .arg(store.key(ChatId(7)))
+        .arg("{not json")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     let err = get(&store, 7).await.unwrap_err();
     assert!(err.is_deserialize(), "{err}");
     put(&store, 7, State::Start).await.unwrap();
@@ -434,7 +607,10 @@ async fn redis_through_open_store() {
     let store: Arc<StateStore<State>> = open_store(&spec, DAY, "bot").await.unwrap();
     assert_eq!(store.backend(), "redis");
     put(&store, 3, State::AskedDose { mg: 3 }).await.unwrap();
-    assert_eq!(get(&store, 3).await.unwrap(), Some(State::AskedDose { mg: 3 }));
+    assert_eq!(
+        get(&store, 3).await.unwrap(),
+        Some(State::AskedDose { mg: 3 })
+    );
     del(&store, 3).await.unwrap();
     assert_eq!(get(&store, 3).await.unwrap(), None);
     store.close().await.unwrap();
@@ -443,7 +619,13 @@ async fn redis_through_open_store() {
 #[tokio::test]
 async fn redis_unreachable_is_a_redis_error() {
     // Bound and then released: nothing listens there.
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let err = RedisStateStore::open(&format!("redis://127.0.0.1:{port}/0"), "bot", DAY).await.unwrap_err();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = RedisStateStore::open(&format!("redis://127.0.0.1:{port}/0"), "bot", DAY)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), StorageErrorKind::Redis, "{err}");
 }

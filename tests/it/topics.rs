@@ -51,3 +51,28 @@ fn every_topic_renders_fits_cites_and_carries_its_crisis_block() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[test]
+fn readme_lists_every_topic() {
+    let set = match load_embedded() {
+        Ok(l) => l.set,
+        Err(d) => panic!("{d:#?}"),
+    };
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
+    // The topic table: from its header to the first line that is not a table row.
+    let rows: Vec<&str> = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("| id (deep link"))
+        .take_while(|l| l.starts_with('|'))
+        .filter(|l| l.starts_with("| `"))
+        .collect();
+    let mut missing = Vec::new();
+    for topic in &set.topics {
+        let expected = format!("| `{}` | {} |", topic.id, topic.title);
+        if !rows.iter().any(|r| r.starts_with(&expected)) {
+            missing.push(expected);
+        }
+    }
+    let stale: Vec<&&str> = rows.iter().filter(|r| r.split('`').nth(1).is_some_and(|id| set.topic(id).is_none())).collect();
+    assert!(missing.is_empty() && stale.is_empty(), "README's topic table is out of date; missing:\n{}\nno such topic:\n{stale:#?}", missing.join("\n"));
+}

@@ -54,7 +54,11 @@ pub struct StorageError {
 
 impl StorageError {
     pub(crate) fn new(kind: StorageErrorKind, context: impl Into<String>) -> Self {
-        Self { kind, context: context.into(), source: None }
+        Self {
+            kind,
+            context: context.into(),
+            source: None,
+        }
     }
 
     pub(crate) fn with_source(
@@ -62,7 +66,11 @@ impl StorageError {
         context: impl Into<String>,
         source: impl StdError + Send + Sync + 'static,
     ) -> Self {
-        Self { kind, context: context.into(), source: Some(Arc::new(source)) }
+        Self {
+            kind,
+            context: context.into(),
+            source: Some(Arc::new(source)),
+        }
     }
 
     pub(crate) fn sqlite(context: impl Into<String>, source: rusqlite::Error) -> Self {
@@ -74,7 +82,10 @@ impl StorageError {
     }
 
     pub(crate) fn closed() -> Self {
-        Self::new(StorageErrorKind::Closed, "the sqlite writer thread has stopped")
+        Self::new(
+            StorageErrorKind::Closed,
+            "the sqlite writer thread has stopped",
+        )
     }
 
     pub fn kind(&self) -> StorageErrorKind {
@@ -119,6 +130,8 @@ impl fmt::Display for StorageError {
 
 impl StdError for StorageError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn StdError + 'static))
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
     }
 }

@@ -59,7 +59,11 @@ impl RedisStateStore {
     /// Connects to `url` (`redis://host:port/db`). `namespace` is
     /// `[A-Za-z0-9_-]+`; `retention` must be at least one second, because
     /// Redis' `EX` counts whole seconds and rejects 0.
-    pub async fn open(url: &str, namespace: &str, retention: Duration) -> Result<Arc<Self>, StorageError> {
+    pub async fn open(
+        url: &str,
+        namespace: &str,
+        retention: Duration,
+    ) -> Result<Arc<Self>, StorageError> {
         validate_namespace(namespace)?;
         let retention_secs = retention.as_secs().min(MAX_RETENTION_SECS);
         if retention_secs == 0 {
@@ -68,7 +72,8 @@ impl RedisStateStore {
                 "redis retention must be at least one second",
             ));
         }
-        let client = redis::Client::open(url).map_err(|e| StorageError::redis("parsing the redis url", e))?;
+        let client = redis::Client::open(url)
+            .map_err(|e| StorageError::redis("parsing the redis url", e))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(CONNECT_TIMEOUT)
             .set_response_timeout(RESPONSE_TIMEOUT)
@@ -78,7 +83,11 @@ impl RedisStateStore {
         let conn = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(|e| StorageError::redis("connecting to redis", e))?;
-        Ok(Arc::new(Self { conn, prefix: format!("klonopin-bot:{namespace}:state:"), retention_secs }))
+        Ok(Arc::new(Self {
+            conn,
+            prefix: format!("klonopin-bot:{namespace}:state:"),
+            retention_secs,
+        }))
     }
 
     /// The key that holds `chat_id`'s state, for operators and tests.
@@ -92,7 +101,9 @@ impl RedisStateStore {
 fn validate_namespace(namespace: &str) -> Result<(), StorageError> {
     let plain = !namespace.is_empty()
         && namespace.len() <= 64
-        && namespace.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        && namespace
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if plain {
         Ok(())
     } else {
@@ -111,14 +122,19 @@ where
 
     /// `DEL` of a missing key is fine: `/forget` on a fresh chat must not
     /// fail.
-    fn remove_dialogue(self: Arc<Self>, chat_id: ChatId) -> BoxFuture<'static, Result<(), StorageError>> {
+    fn remove_dialogue(
+        self: Arc<Self>,
+        chat_id: ChatId,
+    ) -> BoxFuture<'static, Result<(), StorageError>> {
         Box::pin(async move {
             let mut conn = self.conn.clone();
             let _removed: i64 = redis::cmd("DEL")
                 .arg(self.key(chat_id))
                 .query_async(&mut conn)
                 .await
-                .map_err(|e| StorageError::redis(format!("removing the state of chat {}", chat_id.0), e))?;
+                .map_err(|e| {
+                    StorageError::redis(format!("removing the state of chat {}", chat_id.0), e)
+                })?;
             Ok(())
         })
     }
@@ -138,19 +154,26 @@ where
                 .arg(self.retention_secs)
                 .query_async(&mut conn)
                 .await
-                .map_err(|e| StorageError::redis(format!("writing the state of chat {}", chat_id.0), e))?;
+                .map_err(|e| {
+                    StorageError::redis(format!("writing the state of chat {}", chat_id.0), e)
+                })?;
             Ok(())
         })
     }
 
-    fn get_dialogue(self: Arc<Self>, chat_id: ChatId) -> BoxFuture<'static, Result<Option<D>, StorageError>> {
+    fn get_dialogue(
+        self: Arc<Self>,
+        chat_id: ChatId,
+    ) -> BoxFuture<'static, Result<Option<D>, StorageError>> {
         Box::pin(async move {
             let mut conn = self.conn.clone();
             let state: Option<String> = redis::cmd("GET")
                 .arg(self.key(chat_id))
                 .query_async(&mut conn)
                 .await
-                .map_err(|e| StorageError::redis(format!("reading the state of chat {}", chat_id.0), e))?;
+                .map_err(|e| {
+                    StorageError::redis(format!("reading the state of chat {}", chat_id.0), e)
+                })?;
             state.map(|s| super::from_json(chat_id.0, &s)).transpose()
         })
     }
