@@ -46,6 +46,24 @@ impl ErrorHandler<Box<dyn std::error::Error + Send + Sync>> for QuietErrors {
     }
 }
 
+/// Errors of the update listener (getUpdates): logged by kind only. teloxide's own
+/// `LoggingErrorHandler` prints the whole error, and an `InvalidJson` error carries the raw
+/// response, which for getUpdates is people's messages.
+pub struct ListenerErrors;
+
+impl ErrorHandler<RequestError> for ListenerErrors {
+    fn handle_error(self: Arc<Self>, error: RequestError) -> BoxFuture<'static, ()> {
+        let kind = error_kind(&error);
+        Box::pin(async move { log::warn!("getting updates failed: {kind}") })
+    }
+}
+
+impl ErrorHandler<std::convert::Infallible> for ListenerErrors {
+    fn handle_error(self: Arc<Self>, error: std::convert::Infallible) -> BoxFuture<'static, ()> {
+        match error {}
+    }
+}
+
 /// A short, content-free name for a request error, safe to log.
 pub fn error_kind(e: &RequestError) -> String {
     match e {

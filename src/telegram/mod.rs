@@ -116,8 +116,41 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode, String> {
 
 fn init_logging() {
     let filters = std::env::var("RUST_LOG").unwrap_or_else(|_| "klonopin_bot=info,teloxide=warn,warn".to_owned());
+    let logger = pretty_env_logger::formatted_timed_builder().parse_filters(&filters).build();
+    let max = logger.filter();
     // A second init (tests calling serve twice) is harmless: keep the first logger.
-    let _ = pretty_env_logger::formatted_timed_builder().parse_filters(&filters).try_init();
+    if log::set_boxed_logger(Box::new(WithholdUpdates(logger))).is_ok() {
+        log::set_max_level(max);
+    }
+}
+
+/// teloxide logs an update it cannot parse whole, at error level ("Cannot parse an
+/// update ... Value: {the raw update}"): that would put people's messages in the log. This
+/// wrapper withholds such records, whatever RUST_LOG says, and logs that one was dropped.
+struct WithholdUpdates<L>(L);
+
+impl<L: log::Log> log::Log for WithholdUpdates<L> {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        self.0.enabled(metadata)
+    }
+
+    fn log(&self, record: &log::Record) {
+        if record.target().starts_with("teloxide") && record.args().to_string().contains("Cannot parse an update") {
+            self.0.log(
+                &log::Record::builder()
+                    .args(format_args!("an update teloxide could not parse was dropped (its content is withheld from the log)"))
+                    .level(record.level())
+                    .target("klonopin_bot::telegram")
+                    .build(),
+            );
+            return;
+        }
+        self.0.log(record);
+    }
+
+    fn flush(&self) {
+        self.0.flush();
+    }
 }
 
 fn read_secret_file(path: &std::path::Path, what: &str) -> Result<String, String> {
@@ -257,7 +290,6 @@ where
             }
         }
     });
-    let listener_errors = teloxide::error_handlers::LoggingErrorHandler::with_custom_text("update listener error");
     match (&args.webhook_url, webhook_secret) {
         (Some(url), Some(secret)) => {
             let url = url.parse().map_err(|e| format!("--webhook-url is not a URL: {e}"))?;
@@ -269,11 +301,11 @@ where
                     log::error!("webhook server stopped: {e}");
                 }
             });
-            dispatcher.dispatch_with_listener(listener, listener_errors).await;
+            dispatcher.dispatch_with_listener(listener, Arc::new(handlers::ListenerErrors)).await;
         }
         _ => {
             let listener = Polling::builder(bot).timeout(Duration::from_secs(u64::from(args.polling_timeout))).delete_webhook().await.build();
-            dispatcher.dispatch_with_listener(listener, listener_errors).await;
+            dispatcher.dispatch_with_listener(listener, Arc::new(handlers::ListenerErrors)).await;
         }
     }
     Ok(())

@@ -202,3 +202,19 @@ async fn unmatched_questions_are_recorded_only_when_asked_and_redacted() {
     let recorded = std::fs::read_to_string(&record).expect("recorded");
     assert_eq!(recorded, "zqxj wibble ###-#### or [email] [handle] [link]\n");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_teloxide_cannot_parse_is_not_logged() {
+    let fake = FakeBotApi::start().await;
+    let bot = BotProcess::start(&fake, &["--storage", "memory", "--no-throttle"]).await;
+    // A message missing required fields: teloxide logs such updates whole at error level.
+    let id = fake.push_raw_update(serde_json::json!({"message": {"text": "my secret withdrawal question zqxjv", "chat": {"id": 1}}}));
+    assert!(fake.wait_until_acknowledged(id, WAIT).await);
+    assert!(bot.wait_for_log("could not parse", WAIT).await, "{}", bot.log_text());
+    // The bot is still answering.
+    ask(&fake, 700_006, "/help").await;
+    let log = bot.log_text();
+    assert!(!log.contains("zqxjv"), "message text reached the log:\n{log}");
+    assert!(!log.contains(FakeBotApi::TOKEN), "the token reached the log");
+    assert_eq!(bot.terminate(Duration::from_secs(10)).await, Some(0));
+}
