@@ -23,7 +23,7 @@ use std::time::Duration;
 use teloxide::prelude::*;
 use teloxide::requests::RequesterExt;
 use teloxide::types::BotCommand;
-use teloxide::update_listeners::{webhooks, Polling};
+use teloxide::update_listeners::{webhooks, Polling, UpdateListener};
 
 use crate::content::ResponseSet;
 use crate::engine::State;
@@ -193,6 +193,7 @@ fn read_webhook_secret(args: &ServeArgs) -> Result<String, String> {
 }
 
 async fn run(args: ServeArgs, token: String, webhook_secret: Option<String>, content: ResponseSet) -> Result<ExitCode, String> {
+    let signals = StopSignals::register()?;
     let spec = parse_storage_spec(&args.storage)?;
     let retention = Duration::from_secs(args.retention_days.max(1) * 24 * 60 * 60);
     let storage = open_store::<State>(&spec, retention, &args.redis_namespace).await.map_err(|e| format!("cannot open storage {spec}: {e}"))?;
@@ -246,9 +247,9 @@ async fn run(args: ServeArgs, token: String, webhook_secret: Option<String>, con
     ops::spawn_health_check(Arc::clone(&app), bot.clone());
 
     let result = if args.no_throttle {
-        dispatch(bot, app, &args, webhook_secret).await
+        dispatch(bot, app, &args, webhook_secret, signals).await
     } else {
-        dispatch(bot.throttle(teloxide::adaptors::throttle::Limits::default()), app, &args, webhook_secret).await
+        dispatch(bot.throttle(teloxide::adaptors::throttle::Limits::default()), app, &args, webhook_secret, signals).await
     };
     if let Err(e) = storage.close().await {
         log::error!("storage did not close cleanly: {}", e.kind());
@@ -257,7 +258,7 @@ async fn run(args: ServeArgs, token: String, webhook_secret: Option<String>, con
     result.map(|()| ExitCode::SUCCESS)
 }
 
-async fn dispatch<B>(bot: B, app: Arc<App>, args: &ServeArgs, webhook_secret: Option<String>) -> Result<(), String>
+async fn dispatch<B>(bot: B, app: Arc<App>, args: &ServeArgs, webhook_secret: Option<String>, signals: StopSignals) -> Result<(), String>
 where
     B: Requester<Err = teloxide::RequestError> + Clone + Send + Sync + 'static,
     <B as Requester>::GetUpdates: Send,
@@ -271,31 +272,14 @@ where
             log::debug!("update {} ignored", update.id.0);
         })
         .error_handler(Arc::new(handlers::QuietErrors))
-        .enable_ctrlc_handler()
         .build();
-    let token = dispatcher.shutdown_token();
-    tokio::spawn(async move {
-        if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            term.recv().await;
-            log::info!("SIGTERM: finishing in-flight replies and stopping");
-            loop {
-                match token.shutdown() {
-                    Ok(done) => {
-                        done.await;
-                        break;
-                    }
-                    // Not dispatching yet: try again shortly.
-                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-                }
-            }
-        }
-    });
     match (&args.webhook_url, webhook_secret) {
         (Some(url), Some(secret)) => {
             let url = url.parse().map_err(|e| format!("--webhook-url is not a URL: {e}"))?;
             let options = webhooks::Options::new(args.listen, url).secret_token(secret);
             let tcp = tokio::net::TcpListener::bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-            let (listener, stop, router) = webhooks::axum_to_router(bot, options).await.map_err(|e| format!("setWebhook failed: {}", handlers::error_kind(&e)))?;
+            let (mut listener, stop, router) = webhooks::axum_to_router(bot, options).await.map_err(|e| format!("setWebhook failed: {}", handlers::error_kind(&e)))?;
+            stop_on_signal(signals, dispatcher.shutdown_token(), listener.stop_token());
             tokio::spawn(async move {
                 if let Err(e) = axum::serve(tcp, router).with_graceful_shutdown(stop).await {
                     log::error!("webhook server stopped: {e}");
@@ -304,9 +288,58 @@ where
             dispatcher.dispatch_with_listener(listener, Arc::new(handlers::ListenerErrors)).await;
         }
         _ => {
-            let listener = Polling::builder(bot).timeout(Duration::from_secs(u64::from(args.polling_timeout))).delete_webhook().await.build();
+            let mut listener = Polling::builder(bot).timeout(Duration::from_secs(u64::from(args.polling_timeout))).delete_webhook().await.build();
+            stop_on_signal(signals, dispatcher.shutdown_token(), listener.stop_token());
             dispatcher.dispatch_with_listener(listener, Arc::new(handlers::ListenerErrors)).await;
         }
     }
     Ok(())
+}
+
+/// SIGTERM and SIGINT, registered as the service starts so that a signal during start-up is
+/// not lost (nor handled by the default action, which would skip flushing storage).
+pub struct StopSignals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn register() -> Result<StopSignals, String> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let term = signal(SignalKind::terminate()).map_err(|e| format!("cannot listen for SIGTERM: {e}"))?;
+        let int = signal(SignalKind::interrupt()).map_err(|e| format!("cannot listen for SIGINT: {e}"))?;
+        Ok(StopSignals { term, int })
+    }
+
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
+}
+
+/// On SIGTERM or SIGINT: stops the update listener (its last getUpdates confirms what was
+/// received) and shuts the dispatcher down; in-flight replies finish first.
+///
+/// Stopping the listener is what makes this reliable: teloxide's `ShutdownToken::shutdown`
+/// alone wakes the dispatcher with `Notify::notify_waiters`, which is lost when the dispatcher
+/// is busy handing an update to a worker at that moment, and then it never stops. (teloxide's
+/// own Ctrl-C handler has the same race, so it is not used.)
+fn stop_on_signal(mut signals: StopSignals, token: teloxide::dispatching::ShutdownToken, listener_stop: teloxide::stop::StopToken) {
+    tokio::spawn(async move {
+        let name = signals.recv().await;
+        log::info!("{name}: finishing in-flight replies and stopping");
+        listener_stop.stop();
+        loop {
+            match token.shutdown() {
+                Ok(done) => {
+                    done.await;
+                    break;
+                }
+                // Not dispatching yet: try again shortly.
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    });
 }

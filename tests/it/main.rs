@@ -8,4 +8,5 @@ mod operators;
 mod routing;
 mod storage;
 mod support;
+mod telegram;
 mod topics;

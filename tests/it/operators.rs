@@ -218,3 +218,13 @@ async fn an_update_teloxide_cannot_parse_is_not_logged() {
     assert!(!log.contains(FakeBotApi::TOKEN), "the token reached the log");
     assert_eq!(bot.terminate(Duration::from_secs(10)).await, Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_stops_as_cleanly_as_sigterm() {
+    let fake = FakeBotApi::start().await;
+    let bot = BotProcess::start(&fake, &["--storage", "memory"]).await;
+    ask(&fake, 700_007, "/help").await;
+    bot.signal("INT");
+    assert!(bot.wait_for_log("SIGINT: finishing in-flight replies", WAIT).await, "{}", bot.log_text());
+    assert_eq!(bot.wait(Duration::from_secs(10)).await, Some(0));
+}

@@ -66,8 +66,13 @@ impl BotProcess {
     }
 
     /// SIGTERM, then the exit code (None if it did not exit within `timeout`).
-    pub async fn terminate(mut self, timeout: Duration) -> Option<i32> {
+    pub async fn terminate(self, timeout: Duration) -> Option<i32> {
         self.signal("TERM");
+        self.wait(timeout).await
+    }
+
+    /// The exit code once it exits by itself (None if it did not within `timeout`).
+    pub async fn wait(mut self, timeout: Duration) -> Option<i32> {
         match tokio::time::timeout(timeout, self.child.wait()).await {
             Ok(Ok(status)) => status.code(),
             _ => None,

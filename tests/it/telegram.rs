@@ -1,0 +1,815 @@
+//! End to end through Telegram: the real `klonopin-bot serve` process against the fake Bot
+//! API, driven like a person would (messages, button presses, photos, stickers, groups), with
+//! restarts, Redis, injected faults, a webhook and SIGTERM.
+//!
+//! What the bot must say is taken from the engine itself (`engine::step` + `render::parts` on
+//! the embedded responses), so every turn checks that the adapter delivers exactly the engine's
+//! replies, in order, as HTML, with their keyboards; content-level facts ("911" first, the
+//! helpline number, "Question 5 of 11") are asserted on top of that.
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use klonopin_bot::content::{load_embedded, ResponseSet};
+use klonopin_bot::engine::{step, Input, Next, State};
+use klonopin_bot::telegram::render::parts;
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::support::bot_process::free_port;
+use crate::support::fake_bot_api::{FakeBotApi, SentMessage};
+
+/// Generous: the machine is shared and debug builds are slow.
+const WAIT: Duration = Duration::from_secs(30);
+const HELPLINE: &str = "1-800-662-4357";
+
+// ---------------------------------------------------------------------------------------------
+// The bot process
+// ---------------------------------------------------------------------------------------------
+
+/// `klonopin-bot serve` as a child: stderr captured line by line, killed on drop.
+struct Bot {
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+    reader: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Bot {
+    /// Spawns `klonopin-bot serve ARGS` with the fake's env plus `extra_env`; does not wait.
+    fn spawn(fake: &FakeBotApi, args: &[&str], extra_env: &[(&str, &str)], remove_env: &[&str]) -> Bot {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_klonopin-bot"));
+        cmd.arg("serve").args(args);
+        for key in ["KLONOPIN_BOT_RESPONSES", "KLONOPIN_BOT_TOKEN_FILE", "CREDENTIALS_DIRECTORY", "KLONOPIN_BOT_STORAGE", "KLONOPIN_BOT_WEBHOOK_URL", "KLONOPIN_BOT_WEBHOOK_SECRET", "KLONOPIN_BOT_WEBHOOK_SECRET_FILE", "KLONOPIN_BOT_RECORD_UNMATCHED", "KLONOPIN_BOT_METRICS_LISTEN"] {
+            cmd.env_remove(key);
+        }
+        cmd.env("RUST_LOG", "klonopin_bot=debug");
+        for (key, value) in fake.env() {
+            cmd.env(key, value);
+        }
+        for (key, value) in extra_env {
+            cmd.env(key, value);
+        }
+        for key in remove_env {
+            cmd.env_remove(key);
+        }
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).kill_on_drop(true);
+        let mut child = cmd.spawn().expect("spawn klonopin-bot");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().expect("stderr piped");
+        let sink = Arc::clone(&log);
+        let reader = tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                sink.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+            }
+        });
+        Bot { child, log, reader: Some(reader) }
+    }
+
+    /// Spawns in long-polling mode and waits until it polls the fake.
+    async fn start(fake: &FakeBotApi, args: &[&str]) -> Bot {
+        Bot::start_with_env(fake, args, &[]).await
+    }
+
+    async fn start_with_env(fake: &FakeBotApi, args: &[&str], env: &[(&str, &str)]) -> Bot {
+        let polls_before = fake.method_count("getUpdates");
+        let mut bot = Bot::spawn(fake, args, env, &[]);
+        let polled = fake.wait_until(WAIT, || fake.method_count("getUpdates") > polls_before).await;
+        if !polled {
+            let exited = bot.child.try_wait().ok().flatten();
+            panic!("the bot never polled (exit: {exited:?}); log:\n{}", bot.log_text());
+        }
+        bot
+    }
+
+    fn log_text(&self) -> String {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).join("\n")
+    }
+
+    fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    fn signal(&self, name: &str) {
+        let pid = self.child.id().expect("the bot is still running").to_string();
+        let status = std::process::Command::new("kill").arg(format!("-{name}")).arg(&pid).status().expect("run kill");
+        assert!(status.success(), "kill -{name} {pid} failed");
+    }
+
+    /// Waits for the process to exit; its exit code, None on timeout or a signal death.
+    async fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let code = match tokio::time::timeout(timeout, self.child.wait()).await {
+            Ok(Ok(status)) => status.code(),
+            _ => None,
+        };
+        // Let the reader collect the rest of stderr (the pipe closes with the process).
+        if let Some(reader) = self.reader.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), reader).await;
+        }
+        code
+    }
+
+    /// SIGTERM, then the exit code (None if it did not exit within `timeout`).
+    async fn terminate(&mut self, timeout: Duration) -> Option<i32> {
+        self.signal("TERM");
+        self.wait_exit(timeout).await
+    }
+
+    /// Asserts the log never shows the token nor any of `texts` (what users wrote).
+    fn assert_private(&self, texts: &[&str]) {
+        let log = self.log_text();
+        let lower = log.to_lowercase();
+        assert!(!log.contains(FakeBotApi::TOKEN) && !log.contains("TEST-TOKEN"), "the token is in the log:\n{log}");
+        for text in texts {
+            assert!(!lower.contains(&text.to_lowercase()), "the log contains user text {text:?}:\n{log}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The oracle: what the engine says the bot must send
+// ---------------------------------------------------------------------------------------------
+
+fn content() -> Arc<ResponseSet> {
+    match load_embedded() {
+        Ok(loaded) => Arc::new(loaded.set),
+        Err(diags) => panic!("embedded responses do not load: {diags:#?}"),
+    }
+}
+
+/// One expected Telegram message: HTML text and its keyboard as `(label, callback_data)` rows.
+#[derive(Clone, Debug, PartialEq)]
+struct Expected {
+    html: String,
+    buttons: Vec<Vec<(String, String)>>,
+}
+
+fn keyboard_rows(markup: &Value) -> Vec<Vec<(String, String)>> {
+    markup["inline_keyboard"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|row| {
+                    row.as_array()
+                        .map(|buttons| {
+                            buttons
+                                .iter()
+                                .map(|b| (b["text"].as_str().unwrap_or("").to_owned(), b["callback_data"].as_str().unwrap_or("").to_owned()))
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn short(s: &str) -> String {
+    let s: String = s.chars().take(160).collect();
+    s.replace('\n', " | ")
+}
+
+/// One chat as the test drives it: pushes updates, predicts the replies with the engine, and
+/// checks that exactly those replies arrive.
+struct Chat {
+    fake: FakeBotApi,
+    id: i64,
+    state: State,
+    content: Arc<ResponseSet>,
+    /// Messages to this chat already checked.
+    seen: usize,
+}
+
+impl Chat {
+    fn new(fake: &FakeBotApi, id: i64, content: &Arc<ResponseSet>) -> Chat {
+        Chat { fake: fake.clone(), id, state: State::default(), content: Arc::clone(content), seen: 0 }
+    }
+
+    fn expect(&mut self, input: &Input<'_>) -> Vec<Expected> {
+        let turn = step(&self.state, input, &self.content);
+        self.state = match turn.next {
+            Next::Keep(state) => state,
+            Next::Forget => State::default(),
+        };
+        turn.messages
+            .iter()
+            .flat_map(parts)
+            .map(|p| Expected {
+                html: p.html,
+                buttons: p.keyboard.map(|k| keyboard_rows(&serde_json::to_value(k).unwrap_or(Value::Null))).unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    /// Pushes an update (`push` returns its update_id), waits for the engine's replies to
+    /// `input` and checks them. Returns the new messages.
+    async fn turn(&mut self, input: Input<'_>, push: impl FnOnce(&FakeBotApi) -> i64) -> Vec<SentMessage> {
+        let expected = self.expect(&input);
+        let update = push(&self.fake);
+        self.check(expected, format!("update {update} ({input:?})")).await
+    }
+
+    /// Waits for the next `expected.len()` messages to this chat and checks them.
+    async fn check(&mut self, expected: Vec<Expected>, what: String) -> Vec<SentMessage> {
+        let want = self.seen + expected.len();
+        let all = self.fake.wait_for_messages(self.id, want, WAIT).await;
+        assert!(all.len() >= want, "{what} in chat {}: {} of {} replies arrived; violations: {:#?}", self.id, all.len().saturating_sub(self.seen), expected.len(), self.fake.violations());
+        let got = all[self.seen..want].to_vec();
+        for (i, (msg, exp)) in got.iter().zip(&expected).enumerate() {
+            assert_eq!(msg.parse_mode.as_deref(), Some("HTML"), "{what} reply {i}: not HTML");
+            assert!(!msg.edited, "{what} reply {i}: an edit, not a message");
+            assert!(msg.text == exp.html, "{what} reply {i}:\n  got:      {}\n  expected: {}", short(&msg.text), short(&exp.html));
+            assert_eq!(msg.buttons, exp.buttons, "{what} reply {i}: keyboard");
+        }
+        self.seen = want;
+        got
+    }
+
+    /// A text message from the person.
+    async fn say(&mut self, text: &str) -> Vec<SentMessage> {
+        let id = self.id;
+        self.turn(Input::from_text(text), |f| f.push_text(id, text)).await
+    }
+
+    /// Presses the button with `data` on the latest bot message that carries it.
+    async fn press(&mut self, data: &str) -> Vec<SentMessage> {
+        let message_id = self
+            .fake
+            .messages_to(self.id)
+            .iter()
+            .rev()
+            .find(|m| m.callback_data().iter().any(|d| d == data))
+            .map(|m| m.message_id)
+            .unwrap_or_else(|| panic!("no message in chat {} has a button {data:?}", self.id));
+        let id = self.id;
+        self.turn(Input::Button(data), |f| f.push_callback(id, message_id, data)).await
+    }
+
+    /// Sends a command and waits for its reply: everything the bot sent before it, for earlier
+    /// updates of this chat, has arrived by then (a chat's updates are handled in order).
+    async fn sentinel(&mut self) {
+        self.say("/about").await;
+    }
+}
+
+fn first_line(msg: &SentMessage) -> &str {
+    msg.plain.lines().next().unwrap_or("")
+}
+
+fn assert_clean(fake: &FakeBotApi) {
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+    assert!(fake.unanswered_callbacks().is_empty(), "unanswered callbacks: {:?}", fake.unanswered_callbacks());
+}
+
+fn sqlite_arg(dir: &tempfile::TempDir) -> String {
+    format!("sqlite:{}", dir.path().join("state.sqlite").display())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_whole_conversation_with_buttons() {
+    let content = content();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeBotApi::start().await;
+    let storage = sqlite_arg(&dir);
+    let mut bot = Bot::start(&fake, &["--storage", &storage, "--no-throttle"]).await;
+    let mut chat = Chat::new(&fake, 10_001, &content);
+
+    let greeting = chat.say("/start").await;
+    assert_eq!(greeting.len(), 1);
+    let menu = greeting[0].callback_data();
+    assert!(menu.len() >= 5 && menu.iter().any(|d| d == "v1:s") && menu.iter().any(|d| d == "v1:c"), "menu: {menu:?}");
+
+    // A menu button on the greeting: a topic answer with related topics.
+    let topic = menu.iter().find(|d| d.starts_with("v1:t:")).expect("a topic in the menu").clone();
+    let answer = chat.press(&topic).await;
+    let last = answer.last().expect("an answer");
+    let related: Vec<String> = last.callback_data().into_iter().filter(|d| d.starts_with("v1:t:") && *d != topic).collect();
+    assert!(!related.is_empty(), "no related-topic buttons: {:?}", last.buttons);
+    assert!(last.callback_data().contains(&"v1:m".to_owned()));
+
+    // A follow-up: one of the related topics, then back to the menu.
+    let follow = chat.press(&related[0]).await;
+    assert!(!follow.is_empty());
+    let menu_again = chat.press("v1:m").await;
+    assert!(menu_again[0].callback_data().contains(&"v1:s".to_owned()));
+    // The crisis button shows every helpline.
+    let crisis = chat.press("v1:c").await;
+    assert!(crisis[0].plain.contains("911") && crisis[0].plain.contains(HELPLINE));
+
+    assert_eq!(fake.callback_answers().len(), 4, "every press is answered once");
+    assert!(fake.all_messages().iter().all(|m| m.parse_mode.as_deref() == Some("HTML")));
+    let commands = fake.commands().expect("setMyCommands was called");
+    assert!(commands.as_array().is_some_and(|c| c.iter().any(|c| c["command"] == json!("start"))), "{commands}");
+    assert_clean(&fake);
+    assert_eq!(bot.terminate(WAIT).await, Some(0), "{}", bot.log_text());
+    bot.assert_private(&[]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_free_text_topics_and_crises() {
+    let content = content();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeBotApi::start().await;
+    let storage = sqlite_arg(&dir);
+    let mut bot = Bot::start(&fake, &["--storage", &storage, "--no-throttle"]).await;
+
+    let mut question = Chat::new(&fake, 20_001, &content);
+    let answer = question.say("is klonopin addictive").await;
+    assert!(answer[0].plain.to_lowercase().contains("addiction"), "{}", answer[0].plain);
+
+    let mut withdrawal = Chat::new(&fake, 20_002, &content);
+    let reply = withdrawal.say("I stopped my klonopin 3 days ago and I'm shaking").await;
+    assert!(reply[0].plain.contains(HELPLINE), "withdrawal guidance first: {}", reply[0].plain);
+    assert!(reply[0].plain.to_lowercase().contains("withdrawal"), "{}", reply[0].plain);
+
+    let mut overdose = Chat::new(&fake, 20_003, &content);
+    let reply = overdose.say("my son took a whole bottle of pins and won't wake up").await;
+    assert!(first_line(&reply[0]).contains("911"), "911 comes first: {:?}", first_line(&reply[0]));
+    assert!(reply[0].plain.contains(HELPLINE));
+
+    assert_clean(&fake);
+    assert_eq!(bot.terminate(WAIT).await, Some(0), "{}", bot.log_text());
+    bot.assert_private(&["klonopin addictive", "shaking", "3 days ago", "whole bottle", "wake up"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_self_check_to_the_result_and_a_crisis_midway() {
+    let content = content();
+    let questions = content.selfcheck.questions.len();
+    assert_eq!(questions, 11);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeBotApi::start().await;
+    let storage = sqlite_arg(&dir);
+    let mut bot = Bot::start(&fake, &["--storage", &storage, "--no-throttle"]).await;
+
+    // Straight through, from the menu's button: yes, no, yes, ...
+    let mut chat = Chat::new(&fake, 30_001, &content);
+    chat.say("/start").await;
+    let started = chat.press("v1:s").await;
+    assert!(started.last().expect("question").plain.starts_with("Question 1 of 11"));
+    for n in 0..questions {
+        let answer = if n % 2 == 0 { "y" } else { "n" };
+        let reply = chat.press(&format!("v1:q:{n}:{answer}")).await;
+        let text = &reply.last().expect("a reply").plain;
+        if n + 1 < questions {
+            assert!(text.starts_with(&format!("Question {} of 11", n + 2)), "after question {}: {text}", n + 1);
+        } else {
+            assert!(!text.starts_with("Question"), "the result, not another question: {text}");
+            assert!(reply.iter().all(|m| !m.callback_data().iter().any(|d| d.starts_with("v1:q:"))));
+        }
+    }
+
+    // A crisis in the middle: guidance first, then a button back to the same question.
+    let mut midway = Chat::new(&fake, 30_002, &content);
+    midway.say("/selfcheck").await;
+    midway.press("v1:q:0:y").await;
+    midway.press("v1:q:1:n").await;
+    let crisis = midway.say("my friend took a whole bottle and wont wake up").await;
+    assert!(first_line(&crisis[0]).contains("911"), "{}", crisis[0].plain);
+    let resume = crisis.iter().rev().find_map(|m| m.button_data("Continue the self-check")).expect("a continue button");
+    assert_eq!(resume, "v1:r");
+    let back = midway.press(&resume).await;
+    assert!(back[0].plain.starts_with("Question 3 of 11"), "{}", back[0].plain);
+    midway.press("v1:q:2:y").await;
+
+    assert_clean(&fake);
+    assert_eq!(bot.terminate(WAIT).await, Some(0), "{}", bot.log_text());
+    bot.assert_private(&["whole bottle", "wont wake up"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_deep_links_answer_their_topic() {
+    let content = content();
+    let fake = FakeBotApi::start().await;
+    let mut bot = Bot::start(&fake, &["--storage", "memory", "--no-throttle"]).await;
+    let ids: Vec<String> = content.topics.iter().map(|t| t.id.clone()).collect();
+    assert!(ids.len() >= 20);
+    for (i, id) in ids.iter().enumerate() {
+        let mut chat = Chat::new(&fake, 40_000 + i as i64, &content);
+        let turn = step(&State::default(), &Input::from_text(&format!("/start {id}")), &content);
+        let reply = chat.say(&format!("/start {id}")).await;
+        match turn.topic {
+            // Answered directly.
+            Some(served) => assert_eq!(&served, id),
+            // Topics that depend on who asks ask "for whom?" first; the answer follows.
+            None => {
+                let myself = format!("v1:a:s:{id}");
+                assert!(reply.last().expect("a question").callback_data().contains(&myself), "{id}: {:?}", reply.last().map(|m| &m.buttons));
+                chat.press(&myself).await;
+            }
+        }
+    }
+    assert_clean(&fake);
+    assert_eq!(bot.terminate(WAIT).await, Some(0), "{}", bot.log_text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_photo_caption_crisis_and_sticker() {
+    let content = content();
+    let fake = FakeBotApi::start().await;
+    let mut bot = Bot::start(&fake, &["--storage", "memory", "--no-throttle"]).await;
+
+    let mut chat = Chat::new(&fake, 50_001, &content);
+    let caption = "took too many klonopin";
+    let reply = chat.turn(Input::NonText { caption: Some(caption) }, |f| f.push_photo(50_001, Some(caption))).await;
+    assert!(first_line(&reply[0]).contains("911"), "{}", reply[0].plain);
+    assert!(reply[0].plain.contains(HELPLINE));
+
+    let mut other = Chat::new(&fake, 50_002, &content);
+    let reply = other.turn(Input::NonText { caption: None }, |f| f.push_sticker(50_002)).await;
+    assert_eq!(reply.len(), 1);
+    assert!(reply[0].plain.chars().count() < 400, "a short reply: {}", reply[0].plain);
+    assert!(reply[0].callback_data().contains(&"v1:s".to_owned()), "with the menu: {:?}", reply[0].buttons);
+    // A photo without a caption gets the same friendly reply.
+    other.turn(Input::NonText { caption: None }, |f| f.push_photo(50_002, None)).await;
+
+    assert_clean(&fake);
+    assert_eq!(bot.terminate(WAIT).await, Some(0), "{}", bot.log_text());
+    bot.assert_private(&[caption]);
+}
+
+/// Starts the self-check, answers three questions, restarts the process on the same storage,
+/// and presses question 4's Yes: the answer is question 5.
+async fn self_check_survives_a_restart(storage: &str, extra: &[&str]) {
+    let content = content();
+    let fake = FakeBotApi::start().await;
+    let mut args = vec!["--storage", storage, "--no-throttle"];
+    args.extend_from_slice(extra);
+    let mut chat = Chat::new(&fake, 60_001, &content);
+
+    let mut bot = Bot::start(&fake, &args).await;
+    chat.say("/selfcheck").await;
+    chat.press("v1:q:0:y").await;
+    chat.press("v1:q:1:y").await;
+    let fourth = chat.press("v1:q:2:n").await;
+    assert!(fourth[0].plain.starts_with("Question 4 of 11"), "{}", fourth[0].plain);
+    assert_eq!(bot.terminate(WAIT).await, Some(0), "first run:\n{}", bot.log_text());
+    let first_log = bot.log_text();
+
+    let mut bot = Bot::start(&fake, &args).await;
+    let fifth = chat.press("v1:q:3:y").await;
+    assert!(fifth[0].plain.starts_with("Question 5 of 11"), "the state did not survive the restart: {}", fifth[0].plain);
+    chat.press("v1:q:4:n").await;
+    chat.sentinel().await;
+    assert_clean(&fake);
+    assert_eq!(bot.terminate(WAIT).await, Some(0), "second run:\n{}", bot.log_text());
+    assert!(!first_log.contains(FakeBotApi::TOKEN));
+    bot.assert_private(&[]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_state_survives_a_restart_on_sqlite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    self_check_survives_a_restart(&sqlite_arg(&dir), &[]).await;
+}
+
+/// A private redis-server on a free loopback port, killed on drop.
+struct RedisServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl RedisServer {
+    fn start() -> RedisServer {
+        let found = std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|d| d.join("redis-server")).find(|p| p.is_file()));
+        let Some(binary) = found else {
+            panic!("redis-server is not on PATH: the Redis end-to-end test needs a real one (apt-get install redis-server)");
+        };
+        for _ in 0..5 {
+            let port = free_port();
+            let mut child = std::process::Command::new(&binary)
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if matches!(child.try_wait(), Ok(Some(_))) {
+                    break; // the port was taken meanwhile: try another
+                }
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return RedisServer { child, port };
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("redis-server at {} did not come up", binary.display());
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_state_survives_a_restart_on_redis() {
+    let redis = RedisServer::start();
+    let url = format!("redis://127.0.0.1:{}/0", redis.port);
+    self_check_survives_a_restart(&url, &["--redis-namespace", "e2e"]).await;
+    drop(redis);
+}
+
+async fn faults_are_retried_without_duplicates(throttle: bool) {
+    let content = content();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeBotApi::start().await;
+    let storage = sqlite_arg(&dir);
+    let mut args = vec!["--storage", storage.as_str()];
+    if !throttle {
+        args.push("--no-throttle");
+    }
+    let mut bot = Bot::start(&fake, &args).await;
+    let base = if throttle { 80_000 } else { 81_000 };
+    let mut chat = Chat::new(&fake, base + 1, &content);
+
+    // Each turn is checked against the engine's replies, so a lost or doubled message fails.
+    fake.fail_next_sends_with_429(2, 1);
+    chat.say("/start").await;
+    chat.say("is klonopin addictive").await;
+    fake.drop_next_connections(2);
+    chat.say("my son took a whole bottle of pins and won't wake up").await;
+    chat.press("v1:m").await;
+    fake.fail_next_sends_with_429(1, 1);
+    fake.drop_next_connections(1);
+    chat.say("/help").await;
+    // Both kinds at once across two chats.
+    let mut second = Chat::new(&fake, base + 2, &content);
+    fake.fail_next_sends_with_429(2, 1);
+    let expected_a = chat.expect(&Input::from_text("/privacy"));
+    let expected_b = second.expect(&Input::from_text("/privacy"));
+    let ua = fake.push_text(chat.id, "/privacy");
+    let ub = fake.push_text(second.id, "/privacy");
+    chat.check(expected_a, format!("update {ua}")).await;
+    second.check(expected_b, format!("update {ub}")).await;
+    chat.sentinel().await;
+    second.sentinel().await;
+
+    // Exactly the replies, none twice.
+    for c in [&chat, &second] {
+        let texts: Vec<String> = fake.messages_to(c.id).into_iter().map(|m| m.text).collect();
+        assert_eq!(texts.len(), c.seen, "chat {}: {} messages, expected {}", c.id, texts.len(), c.seen);
+    }
+    let faulted = fake.sent().iter().filter(|c| !matches!(c.outcome, crate::support::fake_bot_api::CallOutcome::Ok)).count();
+    assert!(faulted >= 8, "the faults were injected ({faulted})");
+    assert!(bot.is_running(), "the bot died:\n{}", bot.log_text());
+    assert_clean(&fake);
+    assert_eq!(bot.terminate(WAIT).await, Some(0), "{}", bot.log_text());
+    bot.assert_private(&["klonopin addictive", "whole bottle"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_faults_with_throttle() {
+    faults_are_retried_without_duplicates(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_faults_without_throttle() {
+    faults_are_retried_without_duplicates(false).await;
+}
+
+fn webhook_update(update_id: i64, chat_id: i64, message_id: i64, text: &str) -> Value {
+    let mut message = json!({
+        "message_id": message_id,
+        "from": {"id": chat_id, "is_bot": false, "first_name": "Tester", "username": "webhooktester", "language_code": "en"},
+        "chat": {"id": chat_id, "type": "private", "first_name": "Tester", "username": "webhooktester"},
+        "date": 1_700_000_000,
+        "text": text,
+    });
+    if text.starts_with('/') {
+        let len = text.split_whitespace().next().unwrap_or("").encode_utf16().count();
+        message["entities"] = json!([{"type": "bot_command", "offset": 0, "length": len}]);
+    }
+    json!({"update_id": update_id, "message": message})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_webhook_checks_the_secret() {
+    let content = content();
+    let fake = FakeBotApi::start().await;
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut bot = Bot::spawn(
+        &fake,
+        &["--storage", "memory", "--no-throttle", "--webhook-url", "https://example.invalid/hook", "--listen", &listen],
+        &[("KLONOPIN_BOT_WEBHOOK_SECRET", "s3cret")],
+        &[],
+    );
+    assert!(fake.wait_for_method("setWebhook", 1, WAIT).await >= 1, "no setWebhook; log:\n{}", bot.log_text());
+    let set = fake.sent().into_iter().find(|c| c.method == "setwebhook").expect("setWebhook recorded");
+    assert_eq!(set.params["url"].as_str(), Some("https://example.invalid/hook"));
+    assert_eq!(set.params["secret_token"].as_str(), Some("s3cret"));
+
+    let chat_id = 90_001;
+    // Makes the chat known to the fake (nothing polls in webhook mode).
+    fake.push_raw_update(json!({"message": webhook_update(0, chat_id, 1, "hello")["message"].clone()}));
+    let client = reqwest::Client::builder().no_proxy().build().expect("client");
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let post = |body: Value, secret: Option<&'static str>| {
+        let client = client.clone();
+        let url = url.clone();
+        async move {
+            // The server may still be coming up right after setWebhook: retry connecting.
+            let deadline = Instant::now() + WAIT;
+            loop {
+                let mut request = client.post(&url).json(&body);
+                if let Some(secret) = secret {
+                    request = request.header("X-Telegram-Bot-Api-Secret-Token", secret);
+                }
+                match request.send().await {
+                    Ok(response) => return response.status().as_u16(),
+                    Err(e) if e.is_connect() && Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
+                    Err(e) => panic!("POST {url}: {e}"),
+                }
+            }
+        }
+    };
+
+    let mut chat = Chat::new(&fake, chat_id, &content);
+    // Wrong and missing secrets: 401, never processed.
+    assert_eq!(post(webhook_update(7001, chat_id, 2, "/privacy"), Some("wrong")).await, 401);
+    assert_eq!(post(webhook_update(7002, chat_id, 3, "/privacy"), None).await, 401);
+    // The right secret: answered.
+    let expected = chat.expect(&Input::from_text("/help"));
+    assert_eq!(post(webhook_update(7003, chat_id, 4, "/help"), Some("s3cret")).await, 200);
+    let reply = chat.check(expected, "webhook /help".into()).await;
+    assert!(!reply.is_empty());
+    let expected = chat.expect(&Input::from_text("/about"));
+    assert_eq!(post(webhook_update(7004, chat_id, 5, "/about"), Some("s3cret")).await, 200);
+    chat.check(expected, "webhook /about".into()).await;
+    // Only /help and /about were answered: the two rejected /privacy never were.
+    assert_eq!(fake.messages_to(chat_id).len(), chat.seen);
+
+    assert_eq!(fake.method_count("getUpdates"), 0, "no polling in webhook mode");
+    assert_clean(&fake);
+    assert_eq!(bot.terminate(WAIT).await, Some(0), "{}", bot.log_text());
+    bot.assert_private(&["s3cret"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_without_a_token_exits_with_a_hint() {
+    let fake = FakeBotApi::start().await;
+    let mut bot = Bot::spawn(&fake, &["--storage", "memory"], &[], &["TELOXIDE_TOKEN"]);
+    let code = bot.wait_exit(WAIT).await;
+    assert!(matches!(code, Some(c) if c != 0), "exit code {code:?}");
+    let log = bot.log_text();
+    let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line:\n{log}");
+    assert!(lines[0].contains("TELOXIDE_TOKEN"), "{log}");
+    assert_eq!(fake.method_count("getMe"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_sigterm_finishes_acknowledged_updates_without_throttle() {
+    sigterm_finishes_acknowledged_updates(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_sigterm_finishes_acknowledged_updates_with_throttle() {
+    sigterm_finishes_acknowledged_updates(true).await;
+}
+
+/// SIGTERM while updates from several chats stream in: exit 0 within 10 s, and every update
+/// the bot acknowledged (so Telegram will not send it again) got its reply, and no other did.
+async fn sigterm_finishes_acknowledged_updates(throttle: bool) {
+    let content = content();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeBotApi::start().await;
+    let storage = sqlite_arg(&dir);
+    let mut args = vec!["--storage", storage.as_str()];
+    if !throttle {
+        args.push("--no-throttle");
+    }
+    // teloxide's own shutdown steps are logged too, to see where a slow shutdown waits.
+    let mut bot = Bot::start_with_env(&fake, &args, &[("RUST_LOG", "klonopin_bot=debug,teloxide=debug")]).await;
+
+    // Stateless commands, one reply each, so the n-th reply of a chat answers its n-th update.
+    let reply_to = |command: &str| {
+        let turn = step(&State::default(), &Input::from_text(command), &content);
+        let expected: Vec<String> = turn.messages.iter().flat_map(parts).map(|p| p.html).collect();
+        assert_eq!(expected.len(), 1, "{command} has one reply");
+        expected[0].clone()
+    };
+    let (help, privacy) = (reply_to("/help"), reply_to("/privacy"));
+    let chats: Vec<i64> = (1..=5).map(|i| 100_000 + i).collect();
+    let mut pushed: Vec<(i64, i64, &str)> = Vec::new(); // (update_id, chat, command)
+    let push = |n: usize, pushed: &mut Vec<(i64, i64, &str)>| {
+        for _ in 0..n {
+            let i = pushed.len();
+            let chat = chats[i % chats.len()];
+            let command = if (i / chats.len()) % 2 == 0 { "/help" } else { "/privacy" };
+            pushed.push((fake.push_text(chat, command), chat, command));
+        }
+    };
+    push(12, &mut pushed);
+    assert!(fake.wait_until(WAIT, || fake.all_messages().len() >= 3).await, "no replies:\n{}", bot.log_text());
+    push(6, &mut pushed);
+    bot.signal("TERM");
+    push(12, &mut pushed);
+    let started = Instant::now();
+    let code = bot.wait_exit(Duration::from_secs(10)).await;
+    assert_eq!(code, Some(0), "exit within 10 s with 0 (took {:?}):\n{}", started.elapsed(), bot.log_text());
+
+    let acknowledged = fake.acknowledged_offset();
+    for chat in &chats {
+        let expected: Vec<&str> = pushed
+            .iter()
+            .filter(|(update, c, _)| c == chat && *update < acknowledged)
+            .map(|(_, _, command)| if *command == "/help" { help.as_str() } else { privacy.as_str() })
+            .collect();
+        let got: Vec<String> = fake.messages_to(*chat).into_iter().map(|m| m.text).collect();
+        assert!(got.len() >= expected.len(), "chat {chat}: {} acknowledged updates, {} replies", expected.len(), got.len());
+        assert_eq!(got.len(), expected.len(), "chat {chat}: replies to updates that were never acknowledged (they will come again)");
+        for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
+            assert!(g == e, "chat {chat} reply {i}: {} instead of {}", short(g), short(e));
+        }
+    }
+    let answered: usize = chats.iter().map(|c| fake.messages_to(*c).len()).sum();
+    assert!(answered >= 12, "the updates before SIGTERM were answered ({answered})");
+    assert_clean(&fake);
+    bot.assert_private(&[]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_logs_never_show_what_people_wrote() {
+    let content = content();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeBotApi::start().await;
+    let storage = sqlite_arg(&dir);
+    let mut bot = Bot::spawn(&fake, &["--storage", &storage, "--no-throttle"], &[("RUST_LOG", "klonopin_bot=trace,teloxide=info,warn")], &[]);
+    assert!(fake.wait_for_method("getUpdates", 1, WAIT).await >= 1, "{}", bot.log_text());
+
+    let secrets = [
+        "is klonopin addictive for grandmothers",
+        "I stopped my klonopin 3 days ago and I'm shaking",
+        "my son took a whole bottle of pins and won't wake up",
+        "zebra quartz violin marmalade",
+        "took too many klonopin at the lighthouse",
+        "I took too many pills and cannot breathe properly",
+    ];
+    let mut chat = Chat::new(&fake, 110_001, &content);
+    chat.say(secrets[0]).await;
+    chat.say(secrets[1]).await;
+    chat.say(secrets[2]).await;
+    chat.say(secrets[3]).await; // unmatched: the fallback
+    chat.turn(Input::NonText { caption: Some(secrets[4]) }, |f| f.push_photo(110_001, Some(secrets[4]))).await;
+    // An edit into a crisis is answered again; an edit without one is not.
+    let (_, mid) = fake.push_text_with_id(110_002, "/start");
+    let mut edits = Chat::new(&fake, 110_002, &content);
+    let expected = edits.expect(&Input::from_text("/start"));
+    edits.check(expected, "start".into()).await;
+    fake.push_edited_text(110_002, mid, "banana hammock telescope");
+    edits.turn(Input::from_text(secrets[5]), |f| f.push_edited_text(110_002, mid, secrets[5])).await;
+    edits.sentinel().await;
+    // A group message the bot ignores, and one addressed to it.
+    fake.push_group_text(-110_003, 7, "ignored secret pineapple sentence");
+    let mut group = Chat::new(&fake, -110_003, &content);
+    let mention = "@klonopin_test_bot what about the tangerine parliament";
+    group.turn(Input::Text(mention), |f| f.push_group_text(-110_003, 7, mention)).await;
+
+    assert_clean(&fake);
+    assert_eq!(bot.terminate(WAIT).await, Some(0), "{}", bot.log_text());
+    bot.assert_private(&secrets);
+    bot.assert_private(&["grandmothers", "shaking", "whole bottle", "marmalade", "lighthouse", "banana hammock", "pineapple", "tangerine", "Tester", "tester110001"]);
+    assert!(bot.log_text().contains("serving content"), "the log was captured:\n{}", bot.log_text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_group_answers_only_what_is_addressed_to_it() {
+    let content = content();
+    let fake = FakeBotApi::start().await;
+    let mut bot = Bot::start(&fake, &["--storage", "memory", "--no-throttle"]).await;
+
+    for group_id in [-200_001_i64, -1_000_000_200_002] {
+        let mut group = Chat::new(&fake, group_id, &content);
+        // Not for the bot: no reply (checked by the replies that follow: a chat is answered in order).
+        fake.push_group_text(group_id, 7, "is klonopin addictive");
+        fake.push_group_text(group_id, 7, "/help@some_other_bot");
+        fake.push_sticker(group_id);
+        let help = "/help@klonopin_test_bot";
+        let reply = group.turn(Input::from_text(help), |f| f.push_group_text(group_id, 7, help)).await;
+        assert!(!reply.is_empty());
+        let mention = "@klonopin_test_bot is klonopin addictive";
+        let reply = group.turn(Input::Text(mention), |f| f.push_group_text(group_id, 8, mention)).await;
+        assert!(!reply.is_empty());
+        // A bare command is for every bot in the group, this one included.
+        group.turn(Input::from_text("/privacy"), |f| f.push_group_text(group_id, 7, "/privacy")).await;
+        group.turn(Input::from_text("/about"), |f| f.push_group_text(group_id, 7, "/about")).await;
+        assert_eq!(fake.messages_to(group_id).len(), group.seen, "group {group_id}: only the addressed messages were answered");
+    }
+
+    assert_clean(&fake);
+    assert_eq!(bot.terminate(WAIT).await, Some(0), "{}", bot.log_text());
+}
