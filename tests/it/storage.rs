@@ -205,13 +205,14 @@ async fn sqlite_retention_hides_then_purges_old_rows() {
     let retention = Duration::from_secs(60 * 60);
     let store = SqliteStateStore::open(&path, retention).unwrap();
 
-    put(&store, 1, State::AskedDose { mg: 1 }).await.unwrap();
     put(&store, 2, State::AskedDose { mg: 2 }).await.unwrap();
+    // A row last changed two hours ago, written directly: the store has never seen chat 1,
+    // so nothing of it is cached (the store is its file's only writer in real use).
     let two_hours_ago = unix_now() - 2 * 60 * 60;
     raw(&path)
         .execute(
-            "UPDATE dialogues SET updated_at = ?1 WHERE chat_id = 1",
-            [two_hours_ago],
+            "INSERT INTO dialogues (chat_id, state, updated_at) VALUES (1, ?1, ?2)",
+            rusqlite::params![serde_json::to_string(&State::AskedDose { mg: 1 }).unwrap(), two_hours_ago],
         )
         .unwrap();
 

@@ -25,6 +25,12 @@
 //! * The server runs on the tokio runtime that called [`FakeBotApi::start`] and stops when the
 //!   last clone of the handle is dropped. With `#[tokio::test]` (current-thread runtime) never block
 //!   the thread (use `tokio::process`, `tokio::time::sleep`), or use `flavor = "multi_thread"`.
+//! * For load tests (`benches/load.rs`): every successful `sendMessage` is counted
+//!   ([`FakeBotApi::delivered_count`], lock-free) and timestamped ([`FakeBotApi::deliveries`]);
+//!   [`FakeBotApi::first_call_at`] tells when a method was first called;
+//!   [`FakeBotApi::push_texts`] queues many text messages under one lock. Lean mode
+//!   ([`FakeBotApi::set_lean`], off by default) skips the HTML validation of `sendMessage` and
+//!   the per-call records, so the fake stays cheaper than the bot under load.
 #![allow(dead_code)]
 
 use std::{
@@ -33,7 +39,7 @@ use std::{
     net::SocketAddr,
     pin::Pin,
     sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
         Arc, Mutex, MutexGuard,
     },
     task::{Context, Poll},
@@ -130,6 +136,14 @@ pub struct CallbackAnswer {
     pub show_alert: bool,
 }
 
+/// One successful `sendMessage`, as recorded for load tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    pub chat_id: i64,
+    /// When the fake received the request (before parsing it).
+    pub at: std::time::Instant,
+}
+
 /// The fake server handle. Cheap to clone; the server stops when the last clone is dropped.
 #[derive(Clone)]
 pub struct FakeBotApi {
@@ -156,6 +170,8 @@ struct Inner {
     updates_changed: Notify,
     /// Woken after every request was handled.
     calls_changed: Notify,
+    /// Successful `sendMessage` calls so far (== `deliveries().len()`), readable without the lock.
+    delivered: AtomicUsize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,6 +224,10 @@ struct ApiState {
     drop_next: usize,
     webhook_url: Option<String>,
     commands: Option<Value>,
+    /// Load-test mode: see [`FakeBotApi::set_lean`].
+    lean: bool,
+    deliveries: Vec<Delivery>,
+    first_call_at: HashMap<String, std::time::Instant>,
 }
 
 impl ApiState {
@@ -233,6 +253,9 @@ impl ApiState {
             drop_next: 0,
             webhook_url: None,
             commands: None,
+            lean: false,
+            deliveries: Vec::new(),
+            first_call_at: HashMap::new(),
         }
     }
 
@@ -360,6 +383,7 @@ impl FakeBotApi {
             state: Mutex::new(ApiState::new()),
             updates_changed: Notify::new(),
             calls_changed: Notify::new(),
+            delivered: AtomicUsize::new(0),
         });
         let app = Router::new().fallback(handle).with_state(inner.clone());
         let listener = KillableListener { inner: listener, next_id: 0 };
@@ -709,6 +733,63 @@ impl FakeBotApi {
     pub fn commands(&self) -> Option<Value> {
         lock(&self.inner).commands.clone()
     }
+
+    /// Load tests: text messages in private chats, `(chat_id, text)` each, queued under one
+    /// lock with one wake-up (otherwise exactly like [`push_text`](Self::push_text) in a loop).
+    /// Returns the update_ids.
+    pub fn push_texts(&self, items: &[(i64, &str)]) -> Vec<i64> {
+        let ids = {
+            let mut st = lock(&self.inner);
+            items
+                .iter()
+                .map(|&(chat_id, text)| {
+                    let chat = st.chat(chat_id, ChatKind::Private);
+                    chat.last_user = chat_id;
+                    let kind = chat.kind;
+                    let message_id = st.next_message_id(chat_id);
+                    let mut msg = json!({
+                        "message_id": message_id,
+                        "from": user_json(chat_id),
+                        "chat": chat_json(chat_id, kind),
+                        "date": now_unix(),
+                        "text": text,
+                    });
+                    if let (Some(e), Some(obj)) = (command_entities(text), msg.as_object_mut()) {
+                        obj.insert("entities".into(), e);
+                    }
+                    store_user_message(&mut st, chat_id, message_id, &msg, text);
+                    st.enqueue("message", msg)
+                })
+                .collect()
+        };
+        self.inner.updates_changed.notify_waiters();
+        ids
+    }
+
+    /// Load tests: with `true`, `sendMessage` text is not validated as HTML (what the user
+    /// sees is taken to be the raw text; only emptiness is checked) and
+    /// successful calls are kept out of [`sent`](Self::sent), [`all_messages`](Self::all_messages)
+    /// and the chat history (so they cannot be edited or embedded in callbacks), which keeps
+    /// the fake cheap and small. Violations, method counts, [`deliveries`](Self::deliveries)
+    /// and [`delivered_count`](Self::delivered_count) are still recorded. Off by default.
+    pub fn set_lean(&self, lean: bool) {
+        lock(&self.inner).lean = lean;
+    }
+
+    /// Successful `sendMessage` calls so far (lock-free; cheap to poll).
+    pub fn delivered_count(&self) -> usize {
+        self.inner.delivered.load(Ordering::SeqCst)
+    }
+
+    /// Every successful `sendMessage`: chat and arrival time, in order of handling.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        lock(&self.inner).deliveries.clone()
+    }
+
+    /// When the first request for `method` (case-insensitive, getUpdates included) arrived.
+    pub fn first_call_at(&self, method: &str) -> Option<std::time::Instant> {
+        lock(&self.inner).first_call_at.get(&method.to_ascii_lowercase()).copied()
+    }
 }
 
 fn store_user_message(st: &mut ApiState, chat_id: i64, message_id: i32, json: &Value, text: &str) {
@@ -892,6 +973,7 @@ async fn handle(
 }
 
 async fn handle_inner(inner: &Arc<Inner>, conn: &ConnMeta, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Response {
+    let received_at = std::time::Instant::now();
     let path = percent_decode(uri.path());
     let (token, method) = match path.strip_prefix("/bot").and_then(|r| r.split_once('/')) {
         Some((t, m)) if !m.is_empty() && !m.contains('/') => (t.to_string(), m.to_string()),
@@ -901,7 +983,11 @@ async fn handle_inner(inner: &Arc<Inner>, conn: &ConnMeta, uri: &Uri, headers: &
         }
     };
     let method_lc = method.to_ascii_lowercase();
-    *lock(inner).method_counts.entry(method_lc.clone()).or_insert(0) += 1;
+    {
+        let mut st = lock(inner);
+        *st.method_counts.entry(method_lc.clone()).or_insert(0) += 1;
+        st.first_call_at.entry(method_lc.clone()).or_insert(received_at);
+    }
 
     let params = match parse_params(uri, headers, body) {
         Ok(p) => p,
@@ -951,7 +1037,15 @@ async fn handle_inner(inner: &Arc<Inner>, conn: &ConnMeta, uri: &Uri, headers: &
     let mut st = lock(inner);
     match process(&mut st, &method_lc, &params) {
         Ok((result, message_id)) => {
-            push_call(&mut st, &method_lc, &params, message_id, CallOutcome::Ok);
+            if method_lc == "sendmessage" {
+                if let Some(chat_id) = field_i64(&params, "chat_id") {
+                    st.deliveries.push(Delivery { chat_id, at: received_at });
+                }
+                inner.delivered.fetch_add(1, Ordering::SeqCst);
+            }
+            if !(st.lean && method_lc == "sendmessage") {
+                push_call(&mut st, &method_lc, &params, message_id, CallOutcome::Ok);
+            }
             json_response(200, json!({"ok": true, "result": result}))
         }
         Err(e) => {
@@ -1066,7 +1160,11 @@ fn process(st: &mut ApiState, method: &str, p: &Value) -> Result<(Value, Option<
             let chat_id = need_chat()?;
             let text = field_str(p, "text").unwrap_or_default();
             let parse_mode = field_str(p, "parse_mode");
-            let plain = render_text(&text, parse_mode.as_deref(), p.get("entities").is_some(), 4096, "message")?;
+            let plain = if st.lean {
+                render_text(&text, None, false, usize::MAX, "message")?
+            } else {
+                render_text(&text, parse_mode.as_deref(), p.get("entities").is_some(), 4096, "message")?
+            };
             let markup = field_json(p, "reply_markup");
             if let Some(m) = &markup {
                 validate_reply_markup(m)?;
@@ -1084,6 +1182,9 @@ fn process(st: &mut ApiState, method: &str, p: &Value) -> Result<(Value, Option<
             let inline = inline_markup(markup.as_ref());
             if let (Some(m), Some(obj)) = (&inline, msg.as_object_mut()) {
                 obj.insert("reply_markup".into(), m.clone());
+            }
+            if st.lean {
+                return Ok((msg, Some(message_id)));
             }
             st.chat(chat_id, kind).messages.insert(
                 message_id,
