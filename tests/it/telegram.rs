@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+use crate::support::redis_server::RedisServer;
 use crate::support::bot_process::free_port;
 use crate::support::fake_bot_api::{FakeBotApi, SentMessage};
 
@@ -469,55 +470,10 @@ async fn telegram_state_survives_a_restart_on_sqlite() {
     self_check_survives_a_restart(&sqlite_arg(&dir), &[]).await;
 }
 
-/// A private redis-server on a free loopback port, killed on drop.
-struct RedisServer {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl RedisServer {
-    fn start() -> RedisServer {
-        let found = std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|d| d.join("redis-server")).find(|p| p.is_file()));
-        let Some(binary) = found else {
-            panic!("redis-server is not on PATH: the Redis end-to-end test needs a real one (apt-get install redis-server)");
-        };
-        for _ in 0..5 {
-            let port = free_port();
-            let mut child = std::process::Command::new(&binary)
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if matches!(child.try_wait(), Ok(Some(_))) {
-                    break; // the port was taken meanwhile: try another
-                }
-                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return RedisServer { child, port };
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("redis-server at {} did not come up", binary.display());
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn telegram_state_survives_a_restart_on_redis() {
     let redis = RedisServer::start();
-    let url = format!("redis://127.0.0.1:{}/0", redis.port);
+    let url = redis.url(0);
     self_check_survives_a_restart(&url, &["--redis-namespace", "e2e"]).await;
     drop(redis);
 }

@@ -2,3 +2,4 @@
 
 pub mod bot_process;
 pub mod fake_bot_api;
+pub mod redis_server;
