@@ -9,6 +9,7 @@
 //! - [`engine`]: the pure dialogue state machine, `step(state, input, content)`, which
 //!   decides everything the bot says. Crisis guidance comes first, in every state.
 //! - [`repl`]: the terminal front ends (`chat`, `ask`) over the same engine.
+//! - [`stats`]: counters of what the bot did (never who, never what was said).
 //! - [`telegram`]: the thin teloxide adapter that runs the bot as a service.
 //! - [`cli`]: the command line that ties them together.
 
