@@ -550,3 +550,27 @@ async fn redis_unreachable_is_a_redis_error() {
         .unwrap_err();
     assert_eq!(err.kind(), StorageErrorKind::Redis, "{err}");
 }
+
+#[tokio::test]
+async fn sqlite_does_not_rewrite_an_unchanged_state_every_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    let store = SqliteStateStore::open(&path, DAY).unwrap();
+    put(&store, 5, State::AskedDose { mg: 1 }).await.unwrap();
+    let updated_at = |path: &Path| -> i64 {
+        raw(path).query_row("SELECT updated_at FROM dialogues WHERE chat_id = 5", [], |r| r.get(0)).unwrap()
+    };
+    // Mark the row as written a minute ago (behind the store's back, to see whether it writes).
+    let a_minute_ago = unix_now() - 60;
+    raw(&path).execute("UPDATE dialogues SET updated_at = ?1 WHERE chat_id = 5", [a_minute_ago]).unwrap();
+
+    // The same state again, within the refresh window: no write.
+    put(&store, 5, State::AskedDose { mg: 1 }).await.unwrap();
+    store.flush().await.unwrap();
+    assert_eq!(updated_at(&path), a_minute_ago);
+    // A different state is written at once.
+    put(&store, 5, State::AskedDose { mg: 2 }).await.unwrap();
+    assert!(updated_at(&path) >= unix_now() - 5);
+    assert_eq!(get(&store, 5).await.unwrap(), Some(State::AskedDose { mg: 2 }));
+    store.close().await.unwrap();
+}

@@ -47,6 +47,10 @@ pub const PURGE_INTERVAL: Duration = Duration::from_secs(60 * 60);
 /// operator's `sqlite3` shell) before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// An unchanged state is written again (to restart its retention) at most this often:
+/// inactivity is still measured to within this much, without a write per message.
+const REFRESH_AFTER_SECS: i64 = 60 * 60;
+
 /// Most chats the cache remembers; past this it starts over (a cache miss only costs a read).
 const MAX_CACHED: usize = 200_000;
 
@@ -134,7 +138,9 @@ impl Answer {
 /// updated_at INTEGER NOT NULL)`, `state` being the JSON of the dialogue
 /// state and `updated_at` unix seconds of the last state change.
 ///
-/// Retention counts from the last state change. Expired rows are invisible
+/// Retention counts from the last write. The adapter writes a chat's state after every
+/// message; an unchanged state is rewritten at most hourly, so retention measures inactivity
+/// to within an hour without a write per message. Expired rows are invisible
 /// to [`Storage::get_dialogue`] at once, and are deleted on open and then
 /// every [`PURGE_INTERVAL`] by the writer thread itself, so the caller does
 /// not need to schedule anything; [`SqliteStateStore::purge_expired`] is
@@ -249,6 +255,12 @@ impl SqliteStateStore {
         Some(row.as_ref().filter(|(_, at)| *at >= cutoff).map(|(state, _)| state.clone()))
     }
 
+    /// Whether this exact state was committed for this chat within [`REFRESH_AFTER_SECS`].
+    fn fresh_and_unchanged(&self, chat_id: i64, state: &str) -> bool {
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        matches!(cache.get(&chat_id), Some(Some((cached, at))) if cached == state && unix_now() - at < REFRESH_AFTER_SECS)
+    }
+
     /// Records what a commit (`overwrite`) or a read (not `overwrite`: a write that
     /// committed meanwhile wins) says the row is; `None` as the row forgets the chat.
     fn remember(&self, chat_id: i64, row: Option<Option<(String, i64)>>, overwrite: bool) {
@@ -303,6 +315,9 @@ where
     ) -> BoxFuture<'static, Result<(), StorageError>> {
         Box::pin(async move {
             let state = super::to_json(&dialogue)?;
+            if self.fresh_and_unchanged(chat_id, &state) {
+                return Ok(());
+            }
             let result = self
                 .call(|reply| Request::Put {
                     chat_id,
