@@ -29,8 +29,9 @@
 //!   ([`FakeBotApi::delivered_count`], lock-free) and timestamped ([`FakeBotApi::deliveries`]);
 //!   [`FakeBotApi::first_call_at`] tells when a method was first called;
 //!   [`FakeBotApi::push_texts`] queues many text messages under one lock. Lean mode
-//!   ([`FakeBotApi::set_lean`], off by default) skips the HTML validation of `sendMessage` and
-//!   the per-call records, so the fake stays cheaper than the bot under load.
+//!   ([`FakeBotApi::set_lean`], off by default) answers `sendMessage` without validating it,
+//!   without per-call records and without building a JSON tree, so that under load the fake
+//!   costs far less than the bot it measures.
 #![allow(dead_code)]
 
 use std::{
@@ -200,7 +201,8 @@ struct ChatInfo {
 struct QueuedUpdate {
     id: i64,
     kind: String,
-    json: Value,
+    /// Serialized once when queued: a getUpdates answer only concatenates these.
+    json: String,
 }
 
 struct ApiState {
@@ -282,7 +284,7 @@ impl ApiState {
         let mut obj = Map::new();
         obj.insert("update_id".into(), json!(id));
         obj.insert(kind.to_string(), payload);
-        self.queue.push_back(QueuedUpdate { id, kind: kind.to_string(), json: Value::Object(obj) });
+        self.queue.push_back(QueuedUpdate { id, kind: kind.to_string(), json: Value::Object(obj).to_string() });
         id
     }
 
@@ -766,12 +768,14 @@ impl FakeBotApi {
         ids
     }
 
-    /// Load tests: with `true`, `sendMessage` text is not validated as HTML (what the user
-    /// sees is taken to be the raw text; only emptiness is checked) and
-    /// successful calls are kept out of [`sent`](Self::sent), [`all_messages`](Self::all_messages)
-    /// and the chat history (so they cannot be edited or embedded in callbacks), which keeps
-    /// the fake cheap and small. Violations, method counts, [`deliveries`](Self::deliveries)
-    /// and [`delivered_count`](Self::delivered_count) are still recorded. Off by default.
+    /// Load tests: with `true`, a JSON `sendMessage` to a known chat with non-empty text is
+    /// answered without any validation (no HTML parsing, no keyboard checks; the answer is
+    /// the message as Telegram would return it, the text taken as it came) and kept out of
+    /// [`sent`](Self::sent), [`all_messages`](Self::all_messages) and the chat history (so it
+    /// cannot be edited or embedded in callbacks), which keeps the fake far cheaper than the
+    /// bot under load. Method counts, [`deliveries`](Self::deliveries) and
+    /// [`delivered_count`](Self::delivered_count) are still recorded; anything else (unknown
+    /// chat, empty text, pending faults, other methods) takes the full path. Off by default.
     pub fn set_lean(&self, lean: bool) {
         lock(&self.inner).lean = lean;
     }
@@ -989,6 +993,12 @@ async fn handle_inner(inner: &Arc<Inner>, conn: &ConnMeta, uri: &Uri, headers: &
         st.first_call_at.entry(method_lc.clone()).or_insert(received_at);
     }
 
+    if method_lc == "sendmessage" && token == FakeBotApi::TOKEN {
+        if let Some(response) = lean_send_message(inner, headers, body, received_at) {
+            return response;
+        }
+    }
+
     let params = match parse_params(uri, headers, body) {
         Ok(p) => p,
         Err(desc) => {
@@ -1056,6 +1066,54 @@ async fn handle_inner(inner: &Arc<Inner>, conn: &ConnMeta, uri: &Uri, headers: &
             error_response(&e)
         }
     }
+}
+
+/// The sendMessage fields the lean path reads; anything else in the body is ignored.
+#[derive(serde::Deserialize)]
+struct LeanSendMessage<'a> {
+    chat_id: i64,
+    #[serde(borrow)]
+    text: std::borrow::Cow<'a, str>,
+    #[serde(default, borrow)]
+    reply_markup: Option<&'a serde_json::value::RawValue>,
+}
+
+/// Lean mode's sendMessage: the same answer as the full path (the message with its text and
+/// inline keyboard, so the bot parses what Telegram would send) built without a JSON tree,
+/// so that the load benchmark measures the bot rather than this fake. No HTML or keyboard
+/// validation (the integration tests and the bench's validating run do that) and no record
+/// beyond the delivery. None: not lean, not plain JSON, or an unknown chat or a body
+/// that does not parse: the full path answers (and rejects) those.
+fn lean_send_message(inner: &Inner, headers: &HeaderMap, body: &Bytes, received_at: std::time::Instant) -> Option<Response> {
+    let json_body = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.starts_with("application/json"));
+    if !json_body {
+        return None;
+    }
+    let mut st = lock(inner);
+    if !st.lean || st.drop_next > 0 || st.fail_429 > 0 {
+        return None;
+    }
+    let request: LeanSendMessage = serde_json::from_slice(body).ok()?;
+    if request.text.trim().is_empty() {
+        return None;
+    }
+    let kind = st.chats.get(&request.chat_id)?.kind;
+    let message_id = st.next_message_id(request.chat_id);
+    st.deliveries.push(Delivery { chat_id: request.chat_id, at: received_at });
+    drop(st);
+    inner.delivered.fetch_add(1, Ordering::SeqCst);
+    let markup = match request.reply_markup {
+        Some(raw) if raw.get().contains("\"inline_keyboard\"") => format!(r#","reply_markup":{}"#, raw.get()),
+        _ => String::new(),
+    };
+    let body = format!(
+        r#"{{"ok":true,"result":{{"message_id":{message_id},"from":{},"chat":{},"date":{},"text":{}{markup}}}}}"#,
+        bot_user_json(),
+        chat_json(request.chat_id, kind),
+        now_unix(),
+        Value::String(request.text.into_owned()),
+    );
+    Some((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 fn record_failure(inner: &Inner, method_lc: &str, params: &Value, e: &ApiError) {
@@ -1134,8 +1192,9 @@ async fn get_updates(inner: &Arc<Inner>, params: &Value) -> Response {
                 st.queue.retain(|u| allowed.iter().any(|a| a == &u.kind));
             }
             if !st.queue.is_empty() || Instant::now() >= deadline {
-                let result: Vec<Value> = st.queue.iter().take(limit).map(|u| u.json.clone()).collect();
-                return json_response(200, json!({"ok": true, "result": result}));
+                let result: Vec<&str> = st.queue.iter().take(limit).map(|u| u.json.as_str()).collect();
+                let body = format!(r#"{{"ok":true,"result":[{}]}}"#, result.join(","));
+                return (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response();
             }
         }
         let _ = tokio::time::timeout_at(deadline, notified).await;
@@ -2147,6 +2206,48 @@ mod tests {
             }
         }
         assert_eq!(utf16_len("😀a"), 3);
+    }
+
+    /// Lean mode's shortcut must answer what the full path answers, or the load benchmark
+    /// would measure the bot parsing something Telegram never sends.
+    #[tokio::test]
+    async fn fake_bot_api_lean_send_message_answers_like_the_full_path() {
+        let api = FakeBotApi::start().await;
+        let bot = api.teloxide_bot();
+        api.push_text(42, "hi");
+        let keyboard = InlineKeyboardMarkup::new(vec![vec![InlineKeyboardButton::callback("More", "v1:t:dosage")]]);
+        let send = |text: &str| bot.send_message(ChatId(42), text.to_owned()).parse_mode(ParseMode::Html).reply_markup(keyboard.clone());
+
+        let full = send("<b>Dosage</b> &amp; \"forms\" ünïcode 😀").await.expect("full path answers");
+        api.set_lean(true);
+        let lean = send("<b>Dosage</b> &amp; \"forms\" ünïcode 😀").await.expect("lean path answers");
+        assert_eq!(lean.chat.id, full.chat.id);
+        assert_eq!(lean.from.as_ref().map(|u| u.id), full.from.as_ref().map(|u| u.id));
+        assert_eq!(lean.id.0, full.id.0 + 1, "message ids keep counting");
+        assert_eq!(lean.reply_markup(), full.reply_markup());
+        // Lean takes the text as it came (no HTML rendering): exactly what the bot sent.
+        assert_eq!(lean.text(), Some("<b>Dosage</b> &amp; \"forms\" ünïcode 😀"));
+        assert_eq!(full.text(), Some("Dosage & \"forms\" ünïcode 😀"));
+        assert_eq!(api.delivered_count(), 2);
+        assert_eq!(api.deliveries().iter().filter(|d| d.chat_id == 42).count(), 2);
+
+        // The shortcut validates nothing (the full path would refuse 65-byte button data):
+        // proof that it, and not the full path, answered.
+        let oversized = InlineKeyboardMarkup::new(vec![vec![InlineKeyboardButton::callback("x", "d".repeat(65))]]);
+        let unchecked = bot.send_message(ChatId(42), "hi").reply_markup(oversized.clone()).await;
+        assert!(unchecked.is_ok(), "{unchecked:?}");
+        api.set_lean(false);
+        let checked = bot.send_message(ChatId(42), "hi").reply_markup(oversized).await;
+        assert!(checked.is_err(), "the full path validates button data: {checked:?}");
+        api.set_lean(true);
+        assert_eq!(api.delivered_count(), 3);
+
+        // What the shortcut does not handle still gets Telegram's errors from the full path.
+        let unknown = bot.send_message(ChatId(9_999), "hello").await;
+        assert!(matches!(unknown, Err(RequestError::Api(TgApiError::ChatNotFound))), "{unknown:?}");
+        let empty = bot.send_message(ChatId(42), "  ").await;
+        assert!(matches!(empty, Err(RequestError::Api(TgApiError::MessageTextIsEmpty))), "{empty:?}");
+        assert_eq!(api.delivered_count(), 3);
     }
 
     #[tokio::test]
