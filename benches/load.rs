@@ -14,6 +14,11 @@
 //!    default 30 messages/s cap. One extra run shows that cap with a backlog.
 //! 3. Peak RSS of the bot (`VmHWM` just before SIGTERM) and its exit code (must be 0).
 //!
+//! 4. With `KLONOPIN_LOAD_BASELINE=PATH` (another build of `klonopin-bot`, e.g. the previous
+//!    commit's): the throughput runs alternate between this build and that one (6 pairs, to
+//!    `target/load-compare.txt`), and the report gives the median of the paired ratios, which drifts far less than absolute figures on a
+//!    shared machine.
+//!
 //! Pinning: the bot runs under `taskset -c 1`; this process (fake server + load generator,
 //! a current-thread tokio runtime) re-executes itself under `taskset -c 0`. Without taskset
 //! (util-linux) both run unpinned and the report says so. Only 127.0.0.1 is contacted.
@@ -53,6 +58,9 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 const PIN_ENV: &str = "KLONOPIN_LOAD_PINNED";
 /// `KLONOPIN_LOAD_ONLY=throughput` or `=latency` runs one part (e.g. to profile it).
 const ONLY_ENV: &str = "KLONOPIN_LOAD_ONLY";
+/// `KLONOPIN_LOAD_BASELINE=PATH`: compare this build's throughput with another binary's.
+const BASELINE_ENV: &str = "KLONOPIN_LOAD_BASELINE";
+const COMPARE_PAIRS: usize = 6;
 
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` does not: do nothing then.
@@ -74,7 +82,8 @@ fn main() {
     let total = started.elapsed();
     let report = format!("{report}\ntotal bench time {:.0} s\n", total.as_secs_f64());
     print!("{report}");
-    let path = target_dir().join("load-report.txt");
+    let name = if std::env::var_os(BASELINE_ENV).is_some() { "load-compare.txt" } else { "load-report.txt" };
+    let path = target_dir().join(name);
     match std::fs::write(&path, &report) {
         Ok(()) => println!("written to {}", path.display()),
         Err(e) => eprintln!("cannot write {}: {e}", path.display()),
@@ -145,6 +154,9 @@ struct Workload {
     items: Vec<(i64, Item)>,
     expected_messages: usize,
     callbacks: usize,
+    /// Updates after which the bot stores or deletes a state (the handler skips a write
+    /// when the state stays the default and nothing was stored).
+    state_writes: usize,
 }
 
 /// Simulates each chat's dialogue as the bot will (per-chat order is kept by teloxide's
@@ -152,11 +164,12 @@ struct Workload {
 struct Simulator<'a> {
     set: &'a ResponseSet,
     chats: HashMap<i64, (State, Option<String>)>,
+    state_writes: usize,
 }
 
 impl<'a> Simulator<'a> {
     fn new(set: &'a ResponseSet) -> Self {
-        Simulator { set, chats: HashMap::new() }
+        Simulator { set, chats: HashMap::new(), state_writes: 0 }
     }
 
     /// Returns the number of messages sent for this input.
@@ -167,10 +180,17 @@ impl<'a> Simulator<'a> {
             Item::Button(d) => Input::Button(d),
         };
         let turn = step(state, &input, self.set);
-        *state = match turn.next {
+        let forget = matches!(turn.next, Next::Forget);
+        let next = match turn.next {
             Next::Forget => State::default(),
             Next::Keep(s) => s,
         };
+        // Approximates handlers::process: a changed state is written; an unchanged one is not
+        // (the SQLite store skips it within the hour); back to the default deletes the row.
+        if next != *state || forget {
+            self.state_writes += 1;
+        }
+        *state = next;
         *button = turn.messages.last().and_then(|m| m.buttons.iter().flatten().next()).map(|b| b.action.encode());
         turn.messages.iter().map(|m| parts(m).len()).sum()
     }
@@ -183,7 +203,7 @@ impl<'a> Simulator<'a> {
 fn mixed_workload(set: &ResponseSet, corpus: &Corpus, n: usize, chats: i64, first_chat: i64, seed: u64) -> Workload {
     let mut rng = Rng(seed);
     let mut sim = Simulator::new(set);
-    let mut w = Workload { items: Vec::with_capacity(n), expected_messages: 0, callbacks: 0 };
+    let mut w = Workload { items: Vec::with_capacity(n), expected_messages: 0, callbacks: 0, state_writes: 0 };
     for _ in 0..n {
         let chat = first_chat + rng.below(chats as usize) as i64;
         let roll = rng.below(100);
@@ -203,6 +223,7 @@ fn mixed_workload(set: &ResponseSet, corpus: &Corpus, n: usize, chats: i64, firs
         }
         w.items.push((chat, item));
     }
+    w.state_writes = sim.state_writes;
     w
 }
 
@@ -210,13 +231,14 @@ fn mixed_workload(set: &ResponseSet, corpus: &Corpus, n: usize, chats: i64, firs
 fn paced_workload(set: &ResponseSet, corpus: &Corpus, n: usize, first_chat: i64, seed: u64) -> Workload {
     let mut rng = Rng(seed);
     let mut sim = Simulator::new(set);
-    let mut w = Workload { items: Vec::with_capacity(n), expected_messages: 0, callbacks: 0 };
+    let mut w = Workload { items: Vec::with_capacity(n), expected_messages: 0, callbacks: 0, state_writes: 0 };
     for i in 0..n {
         let chat = first_chat + i as i64;
         let item = Item::Text(corpus.questions[rng.below(corpus.questions.len())]);
         w.expected_messages += sim.feed(chat, &item);
         w.items.push((chat, item));
     }
+    w.state_writes = sim.state_writes;
     w
 }
 
@@ -247,11 +269,10 @@ struct Bot {
 }
 
 impl Bot {
-    fn start(fake: &FakeBotApi, storage: &str, throttle: bool, pinned: bool, dir: &Path) -> Bot {
-        let bin = env!("CARGO_BIN_EXE_klonopin-bot");
+    fn start(fake: &FakeBotApi, bin: &Path, storage: &str, throttle: bool, pinned: bool, dir: &Path) -> Bot {
         let mut cmd = if pinned {
             let mut c = Command::new("taskset");
-            c.args(["-c", "1", bin]);
+            c.args(["-c", "1"]).arg(bin);
             c
         } else {
             Command::new(bin)
@@ -355,6 +376,8 @@ async fn wait_for(bot: &mut Bot, mut cond: impl FnMut() -> bool, progress: impl 
 
 struct Env<'a> {
     set: &'a ResponseSet,
+    /// The binary under test: this build's, or the baseline's during its runs.
+    bin: PathBuf,
     corpus: Corpus,
     pinned: bool,
     tck: f64,
@@ -388,7 +411,7 @@ async fn throughput_run(env: &mut Env<'_>, storage: &str, lean: bool, seed: u64)
     fake.set_lean(lean);
     let w = mixed_workload(env.set, &env.corpus, THROUGHPUT_UPDATES, THROUGHPUT_CHATS, 10_000, seed);
     push_all(&fake, &w.items);
-    let mut bot = Bot::start(&fake, &spec_for(storage, dir.path()), false, env.pinned, dir.path());
+    let mut bot = Bot::start(&fake, &env.bin, &spec_for(storage, dir.path()), false, env.pinned, dir.path());
     let mut out = Outcome::default();
     let ready = wait_for(&mut bot, || fake.first_call_at("getUpdates").is_some(), || 0).await;
     let (bot0, fake0) = (bot.cpu_ticks().unwrap_or(0), cpu_ticks_of("/proc/self/stat").unwrap_or(0));
@@ -439,7 +462,7 @@ async fn paced_run(env: &mut Env<'_>, storage: &str, throttle: bool, rate: f64, 
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = FakeBotApi::start().await;
     fake.set_lean(true);
-    let mut bot = Bot::start(&fake, &spec_for(storage, dir.path()), throttle, env.pinned, dir.path());
+    let mut bot = Bot::start(&fake, &env.bin, &spec_for(storage, dir.path()), throttle, env.pinned, dir.path());
     let mut out = Outcome::default();
     let what = format!("paced {storage} {rate}/s throttle={throttle}");
     if !wait_for(&mut bot, || fake.first_call_at("getUpdates").is_some(), || 0).await {
@@ -505,7 +528,7 @@ async fn throttle_cap_run(env: &mut Env<'_>, window: Duration) -> Outcome {
     fake.set_lean(true);
     let w = paced_workload(env.set, &env.corpus, 150, 1_000_000, 7);
     push_all(&fake, &w.items);
-    let mut bot = Bot::start(&fake, &spec_for("sqlite", dir.path()), true, env.pinned, dir.path());
+    let mut bot = Bot::start(&fake, &env.bin, &spec_for("sqlite", dir.path()), true, env.pinned, dir.path());
     let mut out = Outcome::default();
     if wait_for(&mut bot, || fake.first_call_at("getUpdates").is_some(), || 0).await {
         let start = fake.first_call_at("getUpdates").expect("polled");
@@ -577,7 +600,7 @@ async fn run_all(taskset: bool) -> String {
     let loaded = load_embedded().unwrap_or_else(|d| panic!("built-in responses invalid: {d:?}"));
     let set = loaded.set;
     let pinned = taskset && cpus_allowed() == "0";
-    let mut env = Env { set: &set, corpus: Corpus::new(), pinned, tck: clock_ticks_per_sec(), notes: Vec::new() };
+    let mut env = Env { set: &set, bin: PathBuf::from(env!("CARGO_BIN_EXE_klonopin-bot")), corpus: Corpus::new(), pinned, tck: clock_ticks_per_sec(), notes: Vec::new() };
     let load_before = loadavg();
     let mut out = String::new();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
@@ -596,8 +619,9 @@ async fn run_all(taskset: bool) -> String {
     let per_update = paced.expected_messages as f64 / 1000.0;
     let _ = writeln!(
         out,
-        "workload: {THROUGHPUT_UPDATES} updates over {THROUGHPUT_CHATS} private chats ({} button presses), {} sendMessage expected ({:.2}/update); paced questions: {per_update:.2} messages/update",
+        "workload: {THROUGHPUT_UPDATES} updates over {THROUGHPUT_CHATS} private chats ({} button presses, about {} state writes), {} sendMessage expected ({:.2}/update); paced questions: {per_update:.2} messages/update",
         sample.callbacks,
+        sample.state_writes,
         sample.expected_messages,
         sample.expected_messages as f64 / THROUGHPUT_UPDATES as f64
     );
@@ -605,10 +629,12 @@ async fn run_all(taskset: bool) -> String {
 
     let only = std::env::var(ONLY_ENV).unwrap_or_default();
     let mut table = String::new();
-    if only != "latency" {
+    if let Some(baseline) = std::env::var_os(BASELINE_ENV) {
+        compare_section(&mut env, &mut table, PathBuf::from(baseline)).await;
+    } else if only != "latency" {
         throughput_section(&mut env, &mut table).await;
     }
-    if only != "throughput" {
+    if only != "throughput" && std::env::var_os(BASELINE_ENV).is_none() {
         latency_section(&mut env, &mut table, per_update).await;
     }
 
@@ -625,24 +651,35 @@ async fn run_all(taskset: bool) -> String {
 
 async fn throughput_section(env: &mut Env<'_>, table: &mut String) {
     let _ = writeln!(table, "\n1. Throughput, --no-throttle, {THROUGHPUT_UPDATES} queued updates (first getUpdates -> last reply)");
-    let _ = writeln!(table, "{:<34} {:>24} {:>16} {:>16} {:>16} {:>6} {:>6}", "configuration", "updates/s", "bot CPU (cores)", "fake CPU", "peak RSS MiB", "ok", "exit");
+    let _ = writeln!(
+        table,
+        "{:<34} {:>24} {:>16} {:>22} {:>16} {:>16} {:>6} {:>6}",
+        "configuration", "updates/s", "bot CPU (cores)", "updates/bot CPU-s", "fake CPU", "peak RSS MiB", "ok", "exit"
+    );
     let mut sqlite_rate = f64::NAN;
-    for (storage, lean) in [("memory", true), ("sqlite", true), ("sqlite", false)] {
-        let runs_here = if lean { RUNS } else { 1 };
-        let mut runs = Vec::new();
-        for r in 0..runs_here {
-            runs.push(throughput_run(env, storage, lean, 1 + r as u64).await);
+    let configs = [("memory", true), ("sqlite", true), ("sqlite", false)];
+    let mut all_runs: Vec<Vec<Outcome>> = vec![Vec::new(); configs.len()];
+    // Interleaved (memory, sqlite, memory, sqlite, ...) so that the machine's drift during
+    // the bench hits both storages alike; the validating run comes last, once.
+    for r in 0..RUNS {
+        for (i, (storage, lean)) in configs.iter().enumerate() {
+            if *lean || r == RUNS - 1 {
+                all_runs[i].push(throughput_run(env, storage, *lean, 1 + r as u64).await);
+            }
         }
+    }
+    for ((storage, lean), runs) in configs.into_iter().zip(all_runs) {
         if storage == "sqlite" && lean {
             sqlite_rate = median(&runs.iter().filter(|o| o.ok).map(|o| o.rate).collect::<Vec<_>>());
         }
         let name = format!("{storage}{}", if lean { "" } else { " (fake validates HTML, 1 run)" });
         let _ = writeln!(
             table,
-            "{:<34} {:>24} {:>16} {:>16} {:>16} {:>6} {:>6}",
+            "{:<34} {:>24} {:>16} {:>22} {:>16} {:>16} {:>6} {:>6}",
             name,
             stat(&runs, |o| o.rate, 0),
             stat(&runs, |o| o.bot_cpu, 2),
+            stat(&runs, |o| o.rate / o.bot_cpu, 0),
             stat(&runs, |o| o.fake_cpu, 2),
             stat(&runs, |o| o.rss_mib, 1),
             okays(&runs),
@@ -651,6 +688,45 @@ async fn throughput_section(env: &mut Env<'_>, table: &mut String) {
     }
     let verdict = if sqlite_rate >= 5000.0 { "meets" } else { "MISSES" };
     let _ = writeln!(table, "target >= 5,000 updates/s with SQLite on one core: {verdict} ({sqlite_rate:.0}/s median)");
+}
+
+/// This build against a baseline binary, runs alternating so that drift hits both alike.
+async fn compare_section(env: &mut Env<'_>, table: &mut String, baseline: PathBuf) {
+    let this_build = env.bin.clone();
+    let _ = writeln!(table, "\n1. Throughput, --no-throttle, {THROUGHPUT_UPDATES} queued updates: this build vs {} ({COMPARE_PAIRS} alternating pairs)", baseline.display());
+    let _ = writeln!(table, "{:<34} {:>24} {:>24} {:>20} {:>16} {:>16}", "storage", "this build updates/s", "baseline updates/s", "ratio (paired)", "this RSS MiB", "baseline RSS MiB");
+    for storage in ["memory", "sqlite"] {
+        let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for r in 0..COMPARE_PAIRS {
+            let seed = 1 + r as u64;
+            // Alternate which goes first, so a trend in the machine's load does not favour one.
+            let order = if r % 2 == 0 { [&this_build, &baseline] } else { [&baseline, &this_build] };
+            let mut pair = Vec::new();
+            for bin in order {
+                env.bin = bin.clone();
+                pair.push((bin == &this_build, throughput_run(env, storage, true, seed).await));
+            }
+            let mine = pair.iter().find(|(is_this, _)| *is_this).map(|(_, o)| o.clone()).unwrap_or_default();
+            let base = pair.iter().find(|(is_this, _)| !*is_this).map(|(_, o)| o.clone()).unwrap_or_default();
+            if mine.ok && base.ok {
+                ratios.push(mine.rate / base.rate);
+            }
+            ours.push(mine);
+            theirs.push(base);
+        }
+        env.bin = this_build.clone();
+        let ratio = if ratios.is_empty() { "no clean pair".to_owned() } else { format!("x{:.2} [{:.2}-{:.2}]", median(&ratios), ratios.iter().cloned().fold(f64::INFINITY, f64::min), ratios.iter().cloned().fold(0.0, f64::max)) };
+        let _ = writeln!(
+            table,
+            "{:<34} {:>24} {:>24} {:>20} {:>16} {:>16}",
+            storage,
+            stat(&ours, |o| o.rate, 0),
+            stat(&theirs, |o| o.rate, 0),
+            ratio,
+            stat(&ours, |o| o.rss_mib, 1),
+            stat(&theirs, |o| o.rss_mib, 1)
+        );
+    }
 }
 
 async fn latency_section(env: &mut Env<'_>, table: &mut String, per_update: f64) {
