@@ -429,6 +429,11 @@ fn writer_loop(
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         };
         batch.push(first);
+        // Let the batch fill before taking it: on one busy core the kernel runs this thread
+        // as soon as a handler queues a request, and batches held about one request each (one
+        // commit and two context switches per write; the load benchmark measured 3,700
+        // switches/s, 1,300/s with this yield). On an idle machine it returns at once.
+        std::thread::yield_now();
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
                 Ok(request) => batch.push(request),
