@@ -578,7 +578,12 @@ fn median(values: &[f64]) -> f64 {
 
 /// "median [min-max]" over the runs.
 fn stat(runs: &[Outcome], f: impl Fn(&Outcome) -> f64, digits: usize) -> String {
-    let v: Vec<f64> = runs.iter().filter(|o| o.ok).map(f).filter(|x| x.is_finite()).collect();
+    spread(&runs.iter().filter(|o| o.ok).map(f).collect::<Vec<_>>(), digits)
+}
+
+/// "median [min-max]" of the finite values, or "n/a".
+fn spread(values: &[f64], digits: usize) -> String {
+    let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
     if v.is_empty() {
         return "n/a".to_owned();
     }
@@ -715,7 +720,7 @@ async fn compare_section(env: &mut Env<'_>, table: &mut String, baseline: PathBu
             theirs.push(base);
         }
         env.bin = this_build.clone();
-        let ratio = if ratios.is_empty() { "no clean pair".to_owned() } else { format!("x{:.2} [{:.2}-{:.2}]", median(&ratios), ratios.iter().cloned().fold(f64::INFINITY, f64::min), ratios.iter().cloned().fold(0.0, f64::max)) };
+        let ratio = if ratios.is_empty() { "no clean pair".to_owned() } else { format!("x{}", spread(&ratios, 2)) };
         let _ = writeln!(
             table,
             "{:<34} {:>24} {:>24} {:>20} {:>16} {:>16}",
