@@ -2,9 +2,10 @@
 //!
 //! Every front end (Telegram, `chat`, `ask`) calls [`step`] and nothing else decides what
 //! the bot says. The rules, in order:
-//! 1. Crisis first: every text (message, caption, command payload) goes through the crisis
-//!    detector before anything else, in every state. If it finds a crisis, the first reply
-//!    is the crisis guidance (overdose and emergencies first: 911 before anything else).
+//! 1. Crisis first: every text (message, caption, command payload; an unknown `/command`
+//!    is read as text, name included) goes through the crisis detector before anything
+//!    else, in every state. If it finds a crisis, the first reply is the crisis guidance
+//!    (overdose and emergencies first: 911 before anything else).
 //! 2. Then the input is handled as usual: a flow in progress keeps its place. A crisis
 //!    mention during the self-check or the "for whom?" question shows the guidance, answers
 //!    the message, and keeps the self-check where it was with a button to continue; a
@@ -137,6 +138,37 @@ pub fn step(state: &State, input: &Input, content: &ResponseSet) -> Turn {
     ctx.finish(was_in_self_check)
 }
 
+/// The commands the engine knows, with the aliases people type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Command {
+    Start,
+    Help,
+    Menu,
+    Crisis,
+    SelfCheck,
+    Cancel,
+    Privacy,
+    About,
+    Forget,
+}
+
+impl Command {
+    fn parse(name: &str) -> Option<Command> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "start" => Command::Start,
+            "help" => Command::Help,
+            "topics" | "menu" => Command::Menu,
+            "crisis" | "help_now" | "sos" => Command::Crisis,
+            "selfcheck" | "self_check" => Command::SelfCheck,
+            "cancel" | "stop" => Command::Cancel,
+            "privacy" => Command::Privacy,
+            "about" => Command::About,
+            "forget" => Command::Forget,
+            _ => return None,
+        })
+    }
+}
+
 struct Ctx<'c> {
     content: &'c ResponseSet,
     state: State,
@@ -255,13 +287,20 @@ impl Ctx<'_> {
     }
 
     fn on_command(&mut self, name: &str, payload: &str) {
+        let Some(command) = Command::parse(name) else {
+            // "/overdose", "/withdrawal_help", "/dosage": a slash before the words someone
+            // hoped were a command. Read them as the message they are, crisis rule first.
+            let text = format!("{} {payload}", name.replace('_', " "));
+            self.on_text(&text);
+            return;
+        };
         // Deep-link payloads use hyphens and underscores for spaces.
         let payload_text = payload.replace(['-', '_'], " ");
         let kinds = CrisisDetector::get().detect(&normalize(&payload_text));
         self.crisis_first(kinds);
         let bot = &self.content.bot;
-        match name.to_ascii_lowercase().as_str() {
-            "start" => {
+        match command {
+            Command::Start => {
                 self.state.flow = Flow::Idle;
                 match self.content.topic(payload) {
                     Some(topic) => self.topic(topic),
@@ -271,26 +310,22 @@ impl Ctx<'_> {
                     }
                 }
             }
-            "help" => self.send(bot.help.clone(), vec![self.menu_button()]),
-            "topics" | "menu" => self.menu(),
-            "crisis" | "help_now" | "sos" => self.crisis_page(),
-            "selfcheck" | "self_check" => self.start_self_check(),
-            "cancel" | "stop" => {
+            Command::Help => self.send(bot.help.clone(), vec![self.menu_button()]),
+            Command::Menu => self.menu(),
+            Command::Crisis => self.crisis_page(),
+            Command::SelfCheck => self.start_self_check(),
+            Command::Cancel => {
                 self.state.flow = Flow::Idle;
                 let text = bot.cancelled.clone();
                 self.menu_with(text);
             }
-            "privacy" => self.send(bot.privacy.clone(), vec![self.menu_button()]),
-            "about" => self.send(bot.about.clone(), vec![self.menu_button()]),
-            "forget" => {
+            Command::Privacy => self.send(bot.privacy.clone(), vec![self.menu_button()]),
+            Command::About => self.send(bot.about.clone(), vec![self.menu_button()]),
+            Command::Forget => {
                 self.state = State::default();
                 self.forget = true;
                 self.send(bot.forgotten.clone(), Vec::new());
                 self.turn.events.push(Event::Forgotten);
-            }
-            _ => {
-                let text = bot.fallback.clone();
-                self.menu_with(text);
             }
         }
     }

@@ -99,3 +99,44 @@ fn crisis_detector_recall_and_false_positives() {
     assert!(pct(detected, positives.len()) >= 97.0, "overall recall fell below 97%");
     assert!(pct(false_positives.len(), benign.len()) <= 5.0, "false positives rose above 5%");
 }
+
+/// The crisis rule end to end through the engine: every positive message the detector
+/// recognises must bring crisis guidance (an emergency line and SAMHSA in the first reply)
+/// in every dialogue state and in every form a person can send it: typed, as a photo
+/// caption, or with a slash in front as if it were a command ("/overdose ...").
+#[test]
+fn every_detected_crisis_message_gets_guidance_in_every_state_and_form() {
+    use klonopin_bot::content::load_embedded;
+    use klonopin_bot::engine::{step, Flow, Input, State};
+
+    let set = match load_embedded() {
+        Ok(loaded) => loaded.set,
+        Err(diags) => panic!("shipped responses are invalid: {diags:#?}"),
+    };
+    let states = [
+        State::default(),
+        State { flow: Flow::Audience { topic: "dosage".into() }, audience: None },
+        State { flow: Flow::SelfCheck { next: 2, yes: 0b11 }, audience: None },
+    ];
+    let detector = CrisisDetector::get();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for case in read("positive.tsv").iter().filter(|c| !detector.detect(&normalize(&c.text)).is_empty()) {
+        let slashed = format!("/{}", case.text.trim_start());
+        let forms = [("typed", Input::from_text(&case.text)), ("caption", Input::NonText { caption: Some(&case.text) }), ("slash", Input::from_text(&slashed))];
+        for state in &states {
+            for (form, input) in &forms {
+                checked += 1;
+                let turn = step(state, input, &set);
+                let first = turn.messages.first().map(|m| m.text.plain.as_str()).unwrap_or("");
+                let guided = !turn.crisis.is_empty() && first.contains("1-800-662-4357") && (first.contains("911") || first.contains("988"));
+                if !guided {
+                    failures.push(format!("positive.tsv:{} ({form}, {:?}): {}", case.line, state.flow, case.text));
+                }
+            }
+        }
+    }
+    println!("crisis guidance through the engine: {} of {checked} state/form combinations", checked - failures.len());
+    assert!(checked > 1000, "too few cases checked: {checked}");
+    assert!(failures.is_empty(), "no crisis guidance for:\n{}", failures.join("\n"));
+}
