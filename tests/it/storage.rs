@@ -48,6 +48,36 @@ async fn del<S: Storage<State> + ?Sized>(store: &Arc<S>, chat: i64) -> Result<()
     Arc::clone(store).remove_dialogue(ChatId(chat)).await
 }
 
+/// The state every backend must leave in chat -100123 after [`assert_round_trips`].
+fn group_state() -> State {
+    State::Crisis { note: "ünïcode \"quoted\"".into() }
+}
+
+/// The contract every backend keeps: reads what was written, overwrites, forgets (also
+/// a chat it never saw, as `/forget` on a fresh chat does), and keeps chats apart. Leaves
+/// [`group_state`] stored for chat -100123, for the backend's own checks.
+async fn assert_round_trips<S>(store: &Arc<S>)
+where
+    S: Storage<State> + ?Sized,
+    S::Error: std::fmt::Debug,
+{
+    assert_eq!(get(store, 1).await.unwrap(), None);
+    del(store, 1).await.unwrap();
+
+    put(store, 1, State::AskedDose { mg: 2 }).await.unwrap();
+    put(store, -100123, group_state()).await.unwrap();
+    assert_eq!(get(store, 1).await.unwrap(), Some(State::AskedDose { mg: 2 }));
+    assert_eq!(get(store, -100123).await.unwrap(), Some(group_state()));
+
+    put(store, 1, State::Start).await.unwrap();
+    assert_eq!(get(store, 1).await.unwrap(), Some(State::Start));
+
+    del(store, 1).await.unwrap();
+    assert_eq!(get(store, 1).await.unwrap(), None);
+    del(store, 1).await.unwrap();
+    assert_eq!(get(store, -100123).await.unwrap(), Some(group_state()));
+}
+
 fn db_path(dir: &tempfile::TempDir) -> PathBuf {
     dir.path().join("state.sqlite")
 }
@@ -72,44 +102,7 @@ fn row_count(path: &Path) -> i64 {
 async fn sqlite_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStateStore::open(&db_path(&dir), DAY).unwrap();
-
-    assert_eq!(get(&store, 1).await.unwrap(), None);
-    // /forget on a chat that never talked to the bot.
-    del(&store, 1).await.unwrap();
-
-    put(&store, 1, State::AskedDose { mg: 2 }).await.unwrap();
-    put(
-        &store,
-        -100123,
-        State::Crisis {
-            note: "ünïcode \"quoted\"".into(),
-        },
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        get(&store, 1).await.unwrap(),
-        Some(State::AskedDose { mg: 2 })
-    );
-    assert_eq!(
-        get(&store, -100123).await.unwrap(),
-        Some(State::Crisis {
-            note: "ünïcode \"quoted\"".into()
-        })
-    );
-
-    put(&store, 1, State::Start).await.unwrap();
-    assert_eq!(get(&store, 1).await.unwrap(), Some(State::Start));
-
-    del(&store, 1).await.unwrap();
-    assert_eq!(get(&store, 1).await.unwrap(), None);
-    del(&store, 1).await.unwrap();
-    assert_eq!(
-        get(&store, -100123).await.unwrap(),
-        Some(State::Crisis {
-            note: "ünïcode \"quoted\"".into()
-        })
-    );
+    assert_round_trips(&store).await;
 
     // Stored as JSON text with a current timestamp.
     let (state, updated_at): (String, i64) = raw(&db_path(&dir))
@@ -119,12 +112,7 @@ async fn sqlite_round_trip() {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
-    assert_eq!(
-        serde_json::from_str::<State>(&state).unwrap(),
-        State::Crisis {
-            note: "ünïcode \"quoted\"".into()
-        }
-    );
+    assert_eq!(serde_json::from_str::<State>(&state).unwrap(), group_state());
     assert!(
         (updated_at - unix_now()).abs() <= 5,
         "updated_at {updated_at}"
@@ -381,34 +369,7 @@ async fn redis_round_trip() {
     let store = RedisStateStore::open(&server.url(2), "bot", DAY)
         .await
         .unwrap();
-
-    assert_eq!(get(&store, 1).await.unwrap(), None);
-    del(&store, 1).await.unwrap();
-    put(&store, 1, State::AskedDose { mg: 2 }).await.unwrap();
-    put(
-        &store,
-        -100123,
-        State::Crisis {
-            note: "ünïcode \"quoted\"".into(),
-        },
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        get(&store, 1).await.unwrap(),
-        Some(State::AskedDose { mg: 2 })
-    );
-    put(&store, 1, State::Start).await.unwrap();
-    assert_eq!(get(&store, 1).await.unwrap(), Some(State::Start));
-    del(&store, 1).await.unwrap();
-    assert_eq!(get(&store, 1).await.unwrap(), None);
-    del(&store, 1).await.unwrap();
-    assert_eq!(
-        get(&store, -100123).await.unwrap(),
-        Some(State::Crisis {
-            note: "ünïcode \"quoted\"".into()
-        })
-    );
+    assert_round_trips(&store).await;
 
     // It really went to database 2, as JSON.
     let mut conn = server.raw(2).await;
@@ -417,12 +378,7 @@ async fn redis_round_trip() {
         .query_async(&mut conn)
         .await
         .unwrap();
-    assert_eq!(
-        serde_json::from_str::<State>(&value).unwrap(),
-        State::Crisis {
-            note: "ünïcode \"quoted\"".into()
-        }
-    );
+    assert_eq!(serde_json::from_str::<State>(&value).unwrap(), group_state());
     let mut db0 = server.raw(0).await;
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg("*")
