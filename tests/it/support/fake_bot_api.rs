@@ -1201,6 +1201,23 @@ async fn get_updates(inner: &Arc<Inner>, params: &Value) -> Response {
     }
 }
 
+const NOT_MODIFIED: &str = "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message";
+
+/// The message an edit* call names, if it exists and the bot sent it (Telegram's errors
+/// otherwise).
+fn bot_message_to_edit<'s>(st: &'s mut ApiState, chat_id: i64, p: &Value) -> Result<(i32, &'s mut StoredMessage), ApiError> {
+    let message_id = field_i64(p, "message_id").map(|m| m as i32).ok_or_else(|| bad("Bad Request: message identifier is not specified"))?;
+    let chat = st.chat(chat_id, default_kind(chat_id));
+    let stored = match chat.messages.get_mut(&message_id) {
+        Some(m) if !m.deleted => m,
+        _ => return Err(bad("Bad Request: message to edit not found")),
+    };
+    if !stored.from_bot {
+        return Err(bad("Bad Request: message can't be edited"));
+    }
+    Ok((message_id, stored))
+}
+
 /// Handles every method except getUpdates. Returns the result and the message_id to record.
 fn process(st: &mut ApiState, method: &str, p: &Value) -> Result<(Value, Option<i32>), ApiError> {
     // Chat existence check for anything addressed to a chat.
@@ -1271,22 +1288,10 @@ fn process(st: &mut ApiState, method: &str, p: &Value) -> Result<(Value, Option<
                 return Ok((json!(true), None));
             }
             let chat_id = need_chat()?;
-            let message_id = field_i64(p, "message_id")
-                .map(|m| m as i32)
-                .ok_or_else(|| bad("Bad Request: message identifier is not specified"))?;
+            let (message_id, stored) = bot_message_to_edit(st, chat_id, p)?;
             let inline = inline_markup(markup.as_ref());
-            let chat = st.chat(chat_id, default_kind(chat_id));
-            let stored = match chat.messages.get_mut(&message_id) {
-                Some(m) if !m.deleted => m,
-                _ => return Err(bad("Bad Request: message to edit not found")),
-            };
-            if !stored.from_bot {
-                return Err(bad("Bad Request: message can't be edited"));
-            }
             if stored.text == text && stored.parse_mode == parse_mode && stored.reply_markup == inline {
-                return Err(bad(
-                    "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
-                ));
+                return Err(bad(NOT_MODIFIED));
             }
             stored.text = text.clone();
             stored.parse_mode = parse_mode.clone();
@@ -1318,23 +1323,11 @@ fn process(st: &mut ApiState, method: &str, p: &Value) -> Result<(Value, Option<
                 return Ok((json!(true), None));
             }
             let chat_id = need_chat()?;
-            let message_id = field_i64(p, "message_id")
-                .map(|m| m as i32)
-                .ok_or_else(|| bad("Bad Request: message identifier is not specified"))?;
+            let (message_id, stored) = bot_message_to_edit(st, chat_id, p)?;
             let inline = inline_markup(markup.as_ref());
-            let chat = st.chat(chat_id, default_kind(chat_id));
-            let stored = match chat.messages.get_mut(&message_id) {
-                Some(m) if !m.deleted => m,
-                _ => return Err(bad("Bad Request: message to edit not found")),
-            };
-            if !stored.from_bot {
-                return Err(bad("Bad Request: message can't be edited"));
-            }
             if method == "editmessagereplymarkup" {
                 if stored.reply_markup == inline {
-                    return Err(bad(
-                        "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
-                    ));
+                    return Err(bad(NOT_MODIFIED));
                 }
                 stored.reply_markup = inline.clone();
                 if let Some(obj) = stored.json.as_object_mut() {
