@@ -429,25 +429,7 @@ impl FakeBotApi {
     }
 
     fn push_text_message(&self, chat_id: i64, user_id: i64, kind: ChatKind, text: &str) -> (i64, i32) {
-        let (id, message_id) = {
-            let mut st = lock(&self.inner);
-            let chat = st.chat(chat_id, kind);
-            chat.last_user = user_id;
-            let kind = chat.kind;
-            let message_id = st.next_message_id(chat_id);
-            let mut msg = json!({
-                "message_id": message_id,
-                "from": user_json(user_id),
-                "chat": chat_json(chat_id, kind),
-                "date": now_unix(),
-                "text": text,
-            });
-            if let (Some(e), Some(obj)) = (command_entities(text), msg.as_object_mut()) {
-                obj.insert("entities".into(), e);
-            }
-            store_user_message(&mut st, chat_id, message_id, &msg, text);
-            (st.enqueue("message", msg), message_id)
-        };
+        let (id, message_id) = enqueue_user_text(&mut lock(&self.inner), chat_id, user_id, kind, text);
         self.inner.updates_changed.notify_waiters();
         (id, message_id)
     }
@@ -744,24 +726,7 @@ impl FakeBotApi {
             let mut st = lock(&self.inner);
             items
                 .iter()
-                .map(|&(chat_id, text)| {
-                    let chat = st.chat(chat_id, ChatKind::Private);
-                    chat.last_user = chat_id;
-                    let kind = chat.kind;
-                    let message_id = st.next_message_id(chat_id);
-                    let mut msg = json!({
-                        "message_id": message_id,
-                        "from": user_json(chat_id),
-                        "chat": chat_json(chat_id, kind),
-                        "date": now_unix(),
-                        "text": text,
-                    });
-                    if let (Some(e), Some(obj)) = (command_entities(text), msg.as_object_mut()) {
-                        obj.insert("entities".into(), e);
-                    }
-                    store_user_message(&mut st, chat_id, message_id, &msg, text);
-                    st.enqueue("message", msg)
-                })
+                .map(|&(chat_id, text)| enqueue_user_text(&mut st, chat_id, chat_id, ChatKind::Private, text).0)
                 .collect()
         };
         self.inner.updates_changed.notify_waiters();
@@ -794,6 +759,27 @@ impl FakeBotApi {
     pub fn first_call_at(&self, method: &str) -> Option<std::time::Instant> {
         lock(&self.inner).first_call_at.get(&method.to_ascii_lowercase()).copied()
     }
+}
+
+/// Queues a text message from `user_id` in `chat_id` (created as `kind` if new), with
+/// bot_command entities like Telegram's; returns its update_id and message_id.
+fn enqueue_user_text(st: &mut ApiState, chat_id: i64, user_id: i64, kind: ChatKind, text: &str) -> (i64, i32) {
+    let chat = st.chat(chat_id, kind);
+    chat.last_user = user_id;
+    let kind = chat.kind;
+    let message_id = st.next_message_id(chat_id);
+    let mut msg = json!({
+        "message_id": message_id,
+        "from": user_json(user_id),
+        "chat": chat_json(chat_id, kind),
+        "date": now_unix(),
+        "text": text,
+    });
+    if let (Some(e), Some(obj)) = (command_entities(text), msg.as_object_mut()) {
+        obj.insert("entities".into(), e);
+    }
+    store_user_message(st, chat_id, message_id, &msg, text);
+    (st.enqueue("message", msg), message_id)
 }
 
 fn store_user_message(st: &mut ApiState, chat_id: i64, message_id: i32, json: &Value, text: &str) {
