@@ -12,6 +12,7 @@
 //!    pending "for whom?" question is dropped in favour of the new message.
 //! 3. A topic that carries a crisis kind always shows that guidance with its answer (once
 //!    per reply).
+//!
 //! `step` cannot fail: unknown buttons, stale flows and removed topics lead to the menu.
 
 mod action;

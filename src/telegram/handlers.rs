@@ -13,9 +13,10 @@ use teloxide::dispatching::UpdateHandler;
 use teloxide::error_handlers::ErrorHandler;
 use teloxide::payloads::SendMessageSetters;
 use teloxide::prelude::*;
-use teloxide::types::{LinkPreviewOptions, ParseMode};
+use teloxide::types::{InlineKeyboardMarkup, LinkPreviewOptions, ParseMode};
 use teloxide::{ApiError, RequestError};
 
+use super::direct::DirectSender;
 use super::render::{parts, Part};
 use super::App;
 use crate::engine::{step, Event, Input, Next, State, Turn};
@@ -204,7 +205,7 @@ where
         }
     }
 
-    match send_all(bot, chat_id, &turn).await {
+    match send_all(bot, app.direct.as_ref(), chat_id, &turn).await {
         Delivery::Sent => {}
         Delivery::Blocked => {
             log::info!("update {update_id}: the bot is blocked or the chat is gone; clearing its state");
@@ -241,13 +242,13 @@ enum Delivery {
     Failed(String),
 }
 
-async fn send_all<B>(bot: &B, chat_id: ChatId, turn: &Turn) -> Delivery
+async fn send_all<B>(bot: &B, direct: Option<&DirectSender>, chat_id: ChatId, turn: &Turn) -> Delivery
 where
     B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
 {
     for message in &turn.messages {
         for part in parts(message) {
-            if let Err(e) = send_part(bot, chat_id, &part).await {
+            if let Err(e) = send_part(bot, direct, chat_id, &part).await {
                 if is_blocked(&e) {
                     return Delivery::Blocked;
                 }
@@ -266,34 +267,41 @@ fn is_blocked(e: &RequestError) -> bool {
 }
 
 /// Sends one part as HTML; if Telegram cannot parse the HTML, the same part as plain text.
-async fn send_part<B>(bot: &B, chat_id: ChatId, part: &Part) -> Result<(), RequestError>
+async fn send_part<B>(bot: &B, direct: Option<&DirectSender>, chat_id: ChatId, part: &Part) -> Result<(), RequestError>
+where
+    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
+{
+    match send_text(bot, direct, chat_id, &part.html, true, part.keyboard.as_ref()).await {
+        Err(RequestError::Api(ApiError::CantParseEntities(_))) => {
+            log::warn!("Telegram rejected a reply's HTML; sending it as plain text");
+            send_text(bot, direct, chat_id, &part.plain, false, part.keyboard.as_ref()).await
+        }
+        other => other,
+    }
+}
+
+/// One `sendMessage`, retried; through `direct` when set, else through teloxide (and its
+/// `Throttle`).
+async fn send_text<B>(bot: &B, direct: Option<&DirectSender>, chat_id: ChatId, text: &str, html: bool, keyboard: Option<&InlineKeyboardMarkup>) -> Result<(), RequestError>
 where
     B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
 {
     let no_preview = LinkPreviewOptions { is_disabled: true, url: None, prefer_small_media: false, prefer_large_media: false, show_above_text: false };
-    let html = with_retry(|| {
-        let mut request = bot.send_message(chat_id, part.html.clone()).parse_mode(ParseMode::Html).link_preview_options(no_preview.clone());
-        if let Some(keyboard) = &part.keyboard {
+    if let Some(direct) = direct {
+        return with_retry(|| direct.send_message(chat_id, text, html, &no_preview, keyboard)).await;
+    }
+    with_retry(|| {
+        let mut request = bot.send_message(chat_id, text).link_preview_options(no_preview.clone());
+        if html {
+            request = request.parse_mode(ParseMode::Html);
+        }
+        if let Some(keyboard) = keyboard {
             request = request.reply_markup(keyboard.clone());
         }
         request.send()
     })
-    .await;
-    match html {
-        Err(RequestError::Api(ApiError::CantParseEntities(_))) => {
-            log::warn!("Telegram rejected a reply's HTML; sending it as plain text");
-            with_retry(|| {
-                let mut request = bot.send_message(chat_id, part.plain.clone()).link_preview_options(no_preview.clone());
-                if let Some(keyboard) = &part.keyboard {
-                    request = request.reply_markup(keyboard.clone());
-                }
-                request.send()
-            })
-            .await
-            .map(|_| ())
-        }
-        other => other.map(|_| ()),
-    }
+    .await
+    .map(|_| ())
 }
 
 /// Retries rate limits (after the time Telegram asks) and network errors (with backoff).

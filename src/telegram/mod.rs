@@ -6,9 +6,11 @@
 //!   and stores the new state. It decides nothing the engine decides.
 //! - [`ops`] reloads the responses (SIGHUP, file changes), serves `/metrics` and
 //!   `/healthz`, and keeps the opt-in log of unmatched questions.
+//! - [`direct`] sends replies without teloxide's answer parsing when `Throttle` is off.
 //! - [`render`] splits replies to Telegram's limits and builds keyboards (pure).
 //! - [`storage`] keeps each chat's dialogue state: SQLite (default), Redis or memory.
 
+pub mod direct;
 pub mod handlers;
 pub mod ops;
 pub mod render;
@@ -90,6 +92,8 @@ pub struct App {
     pub telegram_ok: std::sync::atomic::AtomicBool,
     /// Set only with --record-unmatched.
     pub unmatched: Option<ops::UnmatchedLog>,
+    /// Set only with --no-throttle: replies skip teloxide's parsing of each sent message.
+    pub direct: Option<direct::DirectSender>,
 }
 
 impl App {
@@ -235,6 +239,7 @@ async fn run(args: ServeArgs, token: String, webhook_secret: Option<String>, con
         stats: crate::stats::Stats::default(),
         telegram_ok: std::sync::atomic::AtomicBool::new(true),
         unmatched,
+        direct: if args.no_throttle { Some(direct::DirectSender::new(&bot)?) } else { None },
     });
     ops::spawn_sighup(Arc::clone(&app));
     let _watcher = match (&args.content.responses, args.no_watch) {
