@@ -20,7 +20,7 @@ use tokio::process::{Child, Command};
 
 use crate::support::redis_server::RedisServer;
 use crate::support::bot_process::free_port;
-use crate::support::fake_bot_api::{FakeBotApi, SentMessage};
+use crate::support::fake_bot_api::{CallOutcome, FakeBotApi, SentMessage};
 
 /// Generous: the machine is shared and debug builds are slow.
 const WAIT: Duration = Duration::from_secs(30);
@@ -144,6 +144,8 @@ fn content() -> Arc<ResponseSet> {
 #[derive(Clone, Debug, PartialEq)]
 struct Expected {
     html: String,
+    /// The same text without markup: what the bot sends if Telegram rejects the HTML.
+    plain: String,
     buttons: Vec<Vec<(String, String)>>,
 }
 
@@ -199,6 +201,7 @@ impl Chat {
             .flat_map(parts)
             .map(|p| Expected {
                 html: p.html,
+                plain: p.plain,
                 buttons: p.keyboard.map(|k| keyboard_rows(&serde_json::to_value(k).unwrap_or(Value::Null))).unwrap_or_default(),
             })
             .collect()
@@ -518,7 +521,7 @@ async fn faults_are_retried_without_duplicates(throttle: bool) {
         let texts: Vec<String> = fake.messages_to(c.id).into_iter().map(|m| m.text).collect();
         assert_eq!(texts.len(), c.seen, "chat {}: {} messages, expected {}", c.id, texts.len(), c.seen);
     }
-    let faulted = fake.sent().iter().filter(|c| !matches!(c.outcome, crate::support::fake_bot_api::CallOutcome::Ok)).count();
+    let faulted = fake.sent().iter().filter(|c| !matches!(c.outcome, CallOutcome::Ok)).count();
     assert!(faulted >= 8, "the faults were injected ({faulted})");
     assert!(bot.is_running(), "the bot died:\n{}", bot.log_text());
     assert_clean(&fake);
@@ -534,6 +537,79 @@ async fn telegram_faults_with_throttle() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn telegram_faults_without_throttle() {
     faults_are_retried_without_duplicates(false).await;
+}
+
+/// A reply whose HTML Telegram rejects arrives again as plain text with its keyboard; a chat
+/// that blocked the bot loses its stored state; the bot stays up. Run through teloxide's
+/// `Throttle` and through the direct send path used without it.
+async fn html_rejections_and_blocked_chats(throttle: bool) {
+    let content = content();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeBotApi::start().await;
+    let storage = sqlite_arg(&dir);
+    let mut args = vec!["--storage", storage.as_str()];
+    if !throttle {
+        args.push("--no-throttle");
+    }
+    let mut bot = Bot::start(&fake, &args).await;
+    let base = if throttle { 90_000 } else { 91_000 };
+
+    let mut chat = Chat::new(&fake, base + 1, &content);
+    chat.say("/start").await;
+    let question = "is klonopin addictive";
+    let expected = chat.expect(&Input::from_text(question));
+    fake.reject_next_html_sends(1);
+    fake.push_text(chat.id, question);
+    let all = fake.wait_for_messages(chat.id, chat.seen + expected.len(), WAIT).await;
+    let got = all.get(chat.seen..).unwrap_or_default();
+    assert_eq!(got.len(), expected.len(), "every reply arrived: {:#?}", fake.violations());
+    assert_eq!(got[0].parse_mode, None, "the rejected reply went again without parse_mode");
+    assert_eq!(got[0].text, expected[0].plain);
+    assert_ne!(expected[0].plain, expected[0].html, "the answer has markup, so the fallback is visible");
+    assert_eq!(got[0].buttons, expected[0].buttons, "the keyboard survives the fallback");
+    for (msg, exp) in got.iter().zip(&expected).skip(1) {
+        assert_eq!(msg.parse_mode.as_deref(), Some("HTML"));
+        assert_eq!(msg.text, exp.html);
+    }
+    chat.seen += expected.len();
+    let rejected: Vec<_> = fake.sent().into_iter().filter(|c| matches!(c.outcome, CallOutcome::Injected { error_code: 400, .. })).collect();
+    assert_eq!(rejected.len(), 1, "exactly one HTML send was rejected");
+    assert_eq!(rejected[0].text.as_deref(), Some(expected[0].html.as_str()));
+
+    // Blocked in the middle of the self-check: the 403 clears the stored state.
+    let mut blocked = Chat::new(&fake, base + 2, &content);
+    blocked.say("/selfcheck").await;
+    blocked.press("v1:q:0:y").await;
+    let before_block = blocked.state.clone();
+    fake.block_chat(blocked.id, true);
+    fake.push_text(blocked.id, "hello");
+    let refused = fake
+        .wait_until(WAIT, || fake.sent().iter().any(|c| c.chat_id == Some(blocked.id) && matches!(c.outcome, CallOutcome::Injected { error_code: 403, .. })))
+        .await;
+    assert!(refused, "the bot tried to answer the blocked chat");
+    fake.block_chat(blocked.id, false);
+    blocked.state = State::default();
+    let answer = Input::Button("v1:q:1:n");
+    let had_it_kept = step(&before_block, &answer, &content).messages;
+    assert_ne!(had_it_kept, step(&State::default(), &answer, &content).messages, "the press tells a kept state from a cleared one");
+    // Checked against the engine from the start state: the stored self-check is gone.
+    blocked.press("v1:q:1:n").await;
+
+    chat.sentinel().await;
+    assert!(bot.is_running(), "the bot died:\n{}", bot.log_text());
+    assert_clean(&fake);
+    assert_eq!(bot.terminate(WAIT).await, Some(0), "{}", bot.log_text());
+    bot.assert_private(&[question, "hello"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_html_rejections_and_blocked_chats_with_throttle() {
+    html_rejections_and_blocked_chats(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_html_rejections_and_blocked_chats_without_throttle() {
+    html_rejections_and_blocked_chats(false).await;
 }
 
 fn webhook_update(update_id: i64, chat_id: i64, message_id: i64, text: &str) -> Value {

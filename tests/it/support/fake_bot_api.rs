@@ -17,11 +17,12 @@
 //!   (long poll) and `allowed_updates`. A newer `getUpdates` terminates a still-waiting older one
 //!   with 409, like Telegram.
 //! * Fault injection ([`FakeBotApi::fail_next_sends_with_429`],
-//!   [`FakeBotApi::drop_next_connections`]) targets "sending" methods: every method whose name
+//!   [`FakeBotApi::drop_next_connections`], [`FakeBotApi::reject_next_html_sends`],
+//!   [`FakeBotApi::block_chat`]) targets "sending" methods: every method whose name
 //!   starts with `send` or `edit`, except `sendChatAction`. Faulted calls are *not* delivered
 //!   (they are not in [`FakeBotApi::messages_to`]); they are in [`FakeBotApi::sent`] with a
-//!   [`CallOutcome::RetryAfter`] / [`CallOutcome::Dropped`] outcome and are counted by
-//!   [`FakeBotApi::method_count`].
+//!   [`CallOutcome::RetryAfter`] / [`CallOutcome::Dropped`] / [`CallOutcome::Injected`]
+//!   outcome and are counted by [`FakeBotApi::method_count`].
 //! * The server runs on the tokio runtime that called [`FakeBotApi::start`] and stops when the
 //!   last clone of the handle is dropped. With `#[tokio::test]` (current-thread runtime) never block
 //!   the thread (use `tokio::process`, `tokio::time::sleep`), or use `flavor = "multi_thread"`.
@@ -78,6 +79,9 @@ pub enum CallOutcome {
     RetryAfter(u32),
     /// Injected: the request was read and the connection closed without a response.
     Dropped,
+    /// Injected Telegram error (not a violation): see [`FakeBotApi::reject_next_html_sends`]
+    /// and [`FakeBotApi::block_chat`].
+    Injected { error_code: u16, description: String },
 }
 
 /// One call the bot made (every method except `getUpdates`), in arrival order.
@@ -224,6 +228,8 @@ struct ApiState {
     fail_429: usize,
     retry_after: u32,
     drop_next: usize,
+    reject_html: usize,
+    blocked_chats: std::collections::HashSet<i64>,
     webhook_url: Option<String>,
     commands: Option<Value>,
     /// Load-test mode: see [`FakeBotApi::set_lean`].
@@ -253,6 +259,8 @@ impl ApiState {
             fail_429: 0,
             retry_after: 1,
             drop_next: 0,
+            reject_html: 0,
+            blocked_chats: std::collections::HashSet::new(),
             webhook_url: None,
             commands: None,
             lean: false,
@@ -707,6 +715,23 @@ impl FakeBotApi {
         lock(&self.inner).drop_next = n;
     }
 
+    /// The next `n` `sendMessage` calls with `parse_mode` HTML get Telegram's 400 "can't parse
+    /// entities", whatever their text (the bot's own HTML is always valid, so this is the only
+    /// way to exercise its plain-text fallback).
+    pub fn reject_next_html_sends(&self, n: usize) {
+        lock(&self.inner).reject_html = n;
+    }
+
+    /// While blocked, every sending call to `chat_id` gets 403 "bot was blocked by the user".
+    pub fn block_chat(&self, chat_id: i64, blocked: bool) {
+        let mut st = lock(&self.inner);
+        if blocked {
+            st.blocked_chats.insert(chat_id);
+        } else {
+            st.blocked_chats.remove(&chat_id);
+        }
+    }
+
     /// How many requests for `method` (case-insensitive; `"sendMessage"` == `"sendmessage"`)
     /// arrived, including getUpdates, rejected and faulted ones.
     pub fn method_count(&self, method: &str) -> usize {
@@ -1028,6 +1053,20 @@ async fn handle_inner(inner: &Arc<Inner>, conn: &ConnMeta, uri: &Uri, headers: &
             };
             return error_response(&e);
         }
+        let chat_id = field_i64(&params, "chat_id");
+        let injected = if chat_id.is_some_and(|c| st.blocked_chats.contains(&c)) {
+            Some((403, "Forbidden: bot was blocked by the user"))
+        } else if method_lc == "sendmessage" && st.reject_html > 0 && field_str(&params, "parse_mode").is_some_and(|m| m.eq_ignore_ascii_case("html")) {
+            st.reject_html -= 1;
+            Some((400, "Bad Request: can't parse entities: Unsupported start tag \"injected\" at byte offset 0"))
+        } else {
+            None
+        };
+        if let Some((code, description)) = injected {
+            push_call(&mut st, &method_lc, &params, None, CallOutcome::Injected { error_code: code, description: description.to_owned() });
+            let e = ApiError { code, description: description.to_owned(), detail: None, retry_after: None };
+            return error_response(&e);
+        }
     }
 
     let mut st = lock(inner);
@@ -1076,7 +1115,7 @@ fn lean_send_message(inner: &Inner, headers: &HeaderMap, body: &Bytes, received_
         return None;
     }
     let mut st = lock(inner);
-    if !st.lean || st.drop_next > 0 || st.fail_429 > 0 {
+    if !st.lean || st.drop_next > 0 || st.fail_429 > 0 || st.reject_html > 0 || !st.blocked_chats.is_empty() {
         return None;
     }
     let request: LeanSendMessage = serde_json::from_slice(body).ok()?;
