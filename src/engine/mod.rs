@@ -139,6 +139,25 @@ pub fn step(state: &State, input: &Input, content: &ResponseSet) -> Turn {
     ctx.finish(was_in_self_check)
 }
 
+/// Crisis guidance for a message the bot overheard (in a group, not addressed to it), or
+/// `None` if it mentions no crisis. Nothing else in it is answered: in a group the bot speaks
+/// unasked only when someone may be in danger. No state is involved; the turn's `next` is
+/// the start state and a caller stores nothing for it.
+pub fn overheard(text: &str, content: &ResponseSet) -> Option<Turn> {
+    let kinds = CrisisDetector::get().detect(&normalize(text));
+    if kinds.is_empty() {
+        return None;
+    }
+    let mut ctx = Ctx {
+        content,
+        state: State::default(),
+        turn: Turn { next: Next::Keep(State::default()), messages: Vec::new(), topic: None, crisis: CrisisSet::default(), events: Vec::new() },
+        forget: false,
+    };
+    ctx.crisis_first(kinds);
+    Some(ctx.turn)
+}
+
 /// The commands the engine knows, with the aliases people type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Command {

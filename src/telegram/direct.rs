@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use teloxide::types::{ChatId, InlineKeyboardMarkup, LinkPreviewOptions, ResponseParameters};
+use teloxide::types::{ChatId, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters, ResponseParameters};
 use teloxide::{ApiError, Bot, RequestError};
 
 /// Sends messages with the bot's HTTP client to a URL computed once.
@@ -25,6 +25,22 @@ pub struct DirectSender {
     url: reqwest::Url,
 }
 
+/// One message as the bot sends it, whichever way it goes out.
+#[derive(Clone, Copy)]
+pub struct Outgoing<'a> {
+    pub chat_id: ChatId,
+    pub text: &'a str,
+    /// `parse_mode=HTML`; else plain text.
+    pub html: bool,
+    pub reply: Option<&'a ReplyParameters>,
+    pub keyboard: Option<&'a InlineKeyboardMarkup>,
+}
+
+/// Replies never unfurl links: a preview would push the words off a small screen.
+pub fn no_link_preview() -> LinkPreviewOptions {
+    LinkPreviewOptions { is_disabled: true, url: None, prefer_small_media: false, prefer_large_media: false, show_above_text: false }
+}
+
 /// The body of a `sendMessage`, as teloxide would serialize it for the fields the bot uses.
 #[derive(Serialize)]
 struct SendMessageBody<'a> {
@@ -32,9 +48,24 @@ struct SendMessageBody<'a> {
     text: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     parse_mode: Option<&'static str>,
-    link_preview_options: &'a LinkPreviewOptions,
+    link_preview_options: LinkPreviewOptions,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply_parameters: Option<&'a ReplyParameters>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reply_markup: Option<&'a InlineKeyboardMarkup>,
+}
+
+impl<'a> SendMessageBody<'a> {
+    fn of(out: &Outgoing<'a>) -> SendMessageBody<'a> {
+        SendMessageBody {
+            chat_id: out.chat_id.0,
+            text: out.text,
+            parse_mode: out.html.then_some("HTML"),
+            link_preview_options: no_link_preview(),
+            reply_parameters: out.reply,
+            reply_markup: out.keyboard,
+        }
+    }
 }
 
 /// The parts of a Bot API answer the bot acts on; `result` is skipped unread.
@@ -56,17 +87,9 @@ impl DirectSender {
         Ok(DirectSender { client: bot.client().clone(), url })
     }
 
-    /// Sends one message; `html` sets `parse_mode=HTML`.
-    pub async fn send_message(
-        &self,
-        chat_id: ChatId,
-        text: &str,
-        html: bool,
-        preview: &LinkPreviewOptions,
-        keyboard: Option<&InlineKeyboardMarkup>,
-    ) -> Result<(), RequestError> {
-        let body = SendMessageBody { chat_id: chat_id.0, text, parse_mode: html.then_some("HTML"), link_preview_options: preview, reply_markup: keyboard };
-        let body = serde_json::to_vec(&body).map_err(|e| RequestError::Io(Arc::new(std::io::Error::other(e))))?;
+    /// Sends one message.
+    pub async fn send_message(&self, out: &Outgoing<'_>) -> Result<(), RequestError> {
+        let body = serde_json::to_vec(&SendMessageBody::of(out)).map_err(|e| RequestError::Io(Arc::new(std::io::Error::other(e))))?;
         let response = self
             .client
             .post(self.url.clone())
@@ -135,19 +158,22 @@ mod tests {
         use teloxide::payloads::SendMessageSetters;
         use teloxide::prelude::Requester;
         use teloxide::requests::HasPayload;
-        use teloxide::types::{InlineKeyboardButton, ParseMode};
+        use teloxide::types::{InlineKeyboardButton, MessageId, ParseMode};
 
         let bot = Bot::new("1:T");
         let keyboard = InlineKeyboardMarkup::new([[InlineKeyboardButton::callback("Menu", "v1:m")]]);
-        let preview = LinkPreviewOptions { is_disabled: true, url: None, prefer_small_media: false, prefer_large_media: false, show_above_text: false };
-        let theirs = bot.send_message(ChatId(42), "<b>a</b> & b").parse_mode(ParseMode::Html).link_preview_options(preview.clone()).reply_markup(keyboard.clone());
-        let theirs: serde_json::Value = serde_json::to_value(theirs.payload_ref()).expect("serialize");
-        let ours = SendMessageBody { chat_id: 42, text: "<b>a</b> & b", parse_mode: Some("HTML"), link_preview_options: &preview, reply_markup: Some(&keyboard) };
-        assert_eq!(serde_json::to_value(&ours).expect("serialize"), theirs);
-
-        let plain = bot.send_message(ChatId(42), "a").link_preview_options(preview.clone());
-        let ours = SendMessageBody { chat_id: 42, text: "a", parse_mode: None, link_preview_options: &preview, reply_markup: None };
-        assert_eq!(serde_json::to_value(&ours).expect("serialize"), serde_json::to_value(plain.payload_ref()).expect("serialize"));
+        let reply = ReplyParameters::new(MessageId(7)).allow_sending_without_reply();
+        let text = "<b>a</b> & b";
+        let base = Outgoing { chat_id: ChatId(42), text, html: false, reply: None, keyboard: None };
+        let cases = [
+            (Outgoing { html: true, keyboard: Some(&keyboard), ..base }, bot.send_message(ChatId(42), text).link_preview_options(no_link_preview()).parse_mode(ParseMode::Html).reply_markup(keyboard.clone())),
+            (base, bot.send_message(ChatId(42), text).link_preview_options(no_link_preview())),
+            (Outgoing { html: true, reply: Some(&reply), ..base }, bot.send_message(ChatId(42), text).link_preview_options(no_link_preview()).parse_mode(ParseMode::Html).reply_parameters(reply.clone())),
+        ];
+        for (i, (ours, theirs)) in cases.iter().enumerate() {
+            let theirs = serde_json::to_value(theirs.payload_ref()).expect("serialize");
+            assert_eq!(serde_json::to_value(SendMessageBody::of(ours)).expect("serialize"), theirs, "case {i}");
+        }
     }
 
     #[test]

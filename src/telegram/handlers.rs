@@ -13,10 +13,10 @@ use teloxide::dispatching::UpdateHandler;
 use teloxide::error_handlers::ErrorHandler;
 use teloxide::payloads::SendMessageSetters;
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardMarkup, LinkPreviewOptions, ParseMode};
+use teloxide::types::{MessageId, ParseMode, ReplyParameters};
 use teloxide::{ApiError, RequestError};
 
-use super::direct::DirectSender;
+use super::direct::{DirectSender, Outgoing};
 use super::render::{parts, Part};
 use super::App;
 use crate::engine::{step, Event, Input, Next, State, Turn};
@@ -138,10 +138,40 @@ async fn on_message<B>(bot: B, update: Update, msg: Message, app: Arc<App>) -> H
 where
     B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
 {
-    if let Some(input) = input_of(&msg, &app.username) {
-        process(&bot, &app, update.id.0, msg.chat.id, &input).await;
+    match input_of(&msg, &app.username) {
+        Some(input) => process(&bot, &app, update.id.0, msg.chat.id, &input).await,
+        None => overheard(&bot, &app, update.id.0, &msg).await,
     }
     Ok(())
+}
+
+/// A group message not addressed to the bot: crisis guidance as a reply if it mentions a
+/// crisis (at most once per kind per group and window, see [`super::groups`]), else nothing.
+async fn overheard<B>(bot: &B, app: &App, update_id: u32, msg: &Message)
+where
+    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
+{
+    if !is_group(msg) {
+        return;
+    }
+    let Some(text) = msg.text().or(msg.caption()) else { return };
+    let content = app.content();
+    let Some(turn) = crate::engine::overheard(text, &content) else { return };
+    let permitted = app.group_crisis.lock().unwrap_or_else(|p| p.into_inner()).permit(msg.chat.id.0, turn.crisis, std::time::Instant::now());
+    if !permitted {
+        return;
+    }
+    for event in &turn.events {
+        app.stats.event(event);
+    }
+    match send_all(bot, app.direct.as_ref(), msg.chat.id, Some(msg.id), &turn.messages).await {
+        Delivery::Sent => {}
+        Delivery::Blocked => log::info!("update {update_id}: the bot can no longer write to this group"),
+        Delivery::Failed(kind) => {
+            log::warn!("update {update_id}: crisis guidance for a group was not delivered: {kind}");
+            app.stats.error(ErrorKind::SendFailed);
+        }
+    }
 }
 
 /// An edited message is answered again only if the edit mentions a crisis: the person
@@ -150,7 +180,10 @@ async fn on_edited<B>(bot: B, update: Update, msg: Message, app: Arc<App>) -> Ha
 where
     B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
 {
-    let Some(input) = input_of(&msg, &app.username) else { return Ok(()) };
+    let Some(input) = input_of(&msg, &app.username) else {
+        overheard(&bot, &app, update.id.0, &msg).await;
+        return Ok(());
+    };
     let text = match &input {
         Input::Text(t) => *t,
         Input::NonText { caption: Some(c) } => *c,
@@ -205,7 +238,7 @@ where
         }
     }
 
-    match send_all(bot, app.direct.as_ref(), chat_id, &turn).await {
+    match send_all(bot, app.direct.as_ref(), chat_id, None, &turn.messages).await {
         Delivery::Sent => {}
         Delivery::Blocked => {
             log::info!("update {update_id}: the bot is blocked or the chat is gone; clearing its state");
@@ -242,13 +275,15 @@ enum Delivery {
     Failed(String),
 }
 
-async fn send_all<B>(bot: &B, direct: Option<&DirectSender>, chat_id: ChatId, turn: &Turn) -> Delivery
+/// Sends `messages` in order; the first part replies to `reply_to` if given.
+async fn send_all<B>(bot: &B, direct: Option<&DirectSender>, chat_id: ChatId, mut reply_to: Option<MessageId>, messages: &[crate::engine::Message]) -> Delivery
 where
     B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
 {
-    for message in &turn.messages {
+    for message in messages {
         for part in parts(message) {
-            if let Err(e) = send_part(bot, direct, chat_id, &part).await {
+            let result = send_part(bot, direct, chat_id, reply_to.take(), &part).await;
+            if let Err(e) = result {
                 if is_blocked(&e) {
                     return Delivery::Blocked;
                 }
@@ -267,14 +302,16 @@ fn is_blocked(e: &RequestError) -> bool {
 }
 
 /// Sends one part as HTML; if Telegram cannot parse the HTML, the same part as plain text.
-async fn send_part<B>(bot: &B, direct: Option<&DirectSender>, chat_id: ChatId, part: &Part) -> Result<(), RequestError>
+async fn send_part<B>(bot: &B, direct: Option<&DirectSender>, chat_id: ChatId, reply_to: Option<MessageId>, part: &Part) -> Result<(), RequestError>
 where
     B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
 {
-    match send_text(bot, direct, chat_id, &part.html, true, part.keyboard.as_ref()).await {
+    let reply = reply_to.map(|id| ReplyParameters::new(id).allow_sending_without_reply());
+    let outgoing = Outgoing { chat_id, text: &part.html, html: true, reply: reply.as_ref(), keyboard: part.keyboard.as_ref() };
+    match send_text(bot, direct, &outgoing).await {
         Err(RequestError::Api(ApiError::CantParseEntities(_))) => {
             log::warn!("Telegram rejected a reply's HTML; sending it as plain text");
-            send_text(bot, direct, chat_id, &part.plain, false, part.keyboard.as_ref()).await
+            send_text(bot, direct, &Outgoing { text: &part.plain, html: false, ..outgoing }).await
         }
         other => other,
     }
@@ -282,20 +319,22 @@ where
 
 /// One `sendMessage`, retried; through `direct` when set, else through teloxide (and its
 /// `Throttle`).
-async fn send_text<B>(bot: &B, direct: Option<&DirectSender>, chat_id: ChatId, text: &str, html: bool, keyboard: Option<&InlineKeyboardMarkup>) -> Result<(), RequestError>
+async fn send_text<B>(bot: &B, direct: Option<&DirectSender>, out: &Outgoing<'_>) -> Result<(), RequestError>
 where
     B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
 {
-    let no_preview = LinkPreviewOptions { is_disabled: true, url: None, prefer_small_media: false, prefer_large_media: false, show_above_text: false };
     if let Some(direct) = direct {
-        return with_retry(|| direct.send_message(chat_id, text, html, &no_preview, keyboard)).await;
+        return with_retry(|| direct.send_message(out)).await;
     }
     with_retry(|| {
-        let mut request = bot.send_message(chat_id, text).link_preview_options(no_preview.clone());
-        if html {
+        let mut request = bot.send_message(out.chat_id, out.text).link_preview_options(super::direct::no_link_preview());
+        if out.html {
             request = request.parse_mode(ParseMode::Html);
         }
-        if let Some(keyboard) = keyboard {
+        if let Some(reply) = out.reply {
+            request = request.reply_parameters(reply.clone());
+        }
+        if let Some(keyboard) = out.keyboard {
             request = request.reply_markup(keyboard.clone());
         }
         request.send()

@@ -7,10 +7,12 @@
 //! - [`ops`] reloads the responses (SIGHUP, file changes), serves `/metrics` and
 //!   `/healthz`, and keeps the opt-in log of unmatched questions.
 //! - [`direct`] sends replies without teloxide's answer parsing when `Throttle` is off.
+//! - [`groups`] decides when crisis guidance goes to a group unasked (pure).
 //! - [`render`] splits replies to Telegram's limits and builds keyboards (pure).
 //! - [`storage`] keeps each chat's dialogue state: SQLite (default), Redis or memory.
 
 pub mod direct;
+pub mod groups;
 pub mod handlers;
 pub mod ops;
 pub mod render;
@@ -94,6 +96,8 @@ pub struct App {
     pub unmatched: Option<ops::UnmatchedLog>,
     /// Set only with --no-throttle: replies skip teloxide's parsing of each sent message.
     pub direct: Option<direct::DirectSender>,
+    /// Which groups were shown crisis guidance unasked, and when.
+    pub group_crisis: std::sync::Mutex<groups::CrisisCooldown>,
 }
 
 impl App {
@@ -240,6 +244,7 @@ async fn run(args: ServeArgs, token: String, webhook_secret: Option<String>, con
         telegram_ok: std::sync::atomic::AtomicBool::new(true),
         unmatched,
         direct: if args.no_throttle { Some(direct::DirectSender::new(&bot)?) } else { None },
+        group_crisis: std::sync::Mutex::new(groups::CrisisCooldown::default()),
     });
     ops::spawn_sighup(Arc::clone(&app));
     let _watcher = match (&args.content.responses, args.no_watch) {

@@ -277,3 +277,27 @@ fn a_stored_state_naming_a_removed_topic_degrades_to_the_menu() {
     assert!(turn.messages.iter().flat_map(|m| m.buttons.iter().flatten()).any(|b| b.action.encode().starts_with("v1:t:")));
     assert_eq!(turn.next, Next::Keep(State { flow: Flow::Idle, audience: Some(Audience::Myself) }));
 }
+
+/// In a group, a message not addressed to the bot gets the crisis guidance and nothing else:
+/// the same first message a direct message would get, no topic answer, no fallback.
+#[test]
+fn overheard_messages_get_only_the_crisis_guidance() {
+    use klonopin_bot::engine::overheard;
+    let cases: &[(&str, bool)] = &[
+        ("my brother took a whole bottle of his klonopin and won't wake up", true),
+        ("day 4 off k-pins, the withdrawl is brutal", true),
+        ("is klonopin addictive", false),
+        ("lol see you all tomorrow", false),
+        ("", false),
+    ];
+    for (text, crisis) in cases {
+        let heard = overheard(text, content());
+        assert_eq!(heard.is_some(), *crisis, "{text:?}");
+        let Some(heard) = heard else { continue };
+        let direct = step(&State::default(), &Input::Text(text), content());
+        assert!(!direct.crisis.is_empty() && direct.messages.len() > 1, "{text:?}: a direct message gets guidance and more");
+        assert_eq!(heard.messages, direct.messages[..1], "{text:?}: only the guidance");
+        assert_eq!(heard.crisis, direct.crisis, "{text:?}");
+        assert_eq!(heard.topic, None, "{text:?}");
+    }
+}

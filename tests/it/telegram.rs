@@ -174,6 +174,19 @@ fn short(s: &str) -> String {
     s.replace('\n', " | ")
 }
 
+/// The Telegram messages the engine's `messages` become.
+fn expected_parts(messages: &[klonopin_bot::engine::Message]) -> Vec<Expected> {
+    messages
+        .iter()
+        .flat_map(parts)
+        .map(|p| Expected {
+            html: p.html,
+            plain: p.plain,
+            buttons: p.keyboard.map(|k| keyboard_rows(&serde_json::to_value(k).unwrap_or(Value::Null))).unwrap_or_default(),
+        })
+        .collect()
+}
+
 /// One chat as the test drives it: pushes updates, predicts the replies with the engine, and
 /// checks that exactly those replies arrive.
 struct Chat {
@@ -196,15 +209,7 @@ impl Chat {
             Next::Keep(state) => state,
             Next::Forget => State::default(),
         };
-        turn.messages
-            .iter()
-            .flat_map(parts)
-            .map(|p| Expected {
-                html: p.html,
-                plain: p.plain,
-                buttons: p.keyboard.map(|k| keyboard_rows(&serde_json::to_value(k).unwrap_or(Value::Null))).unwrap_or_default(),
-            })
-            .collect()
+        expected_parts(&turn.messages)
     }
 
     /// Pushes an update (`push` returns its update_id), waits for the engine's replies to
@@ -819,10 +824,24 @@ async fn telegram_logs_never_show_what_people_wrote() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn telegram_group_answers_only_what_is_addressed_to_it() {
+async fn telegram_group_answers_only_what_is_addressed_to_it_and_crises() {
+    group_answers_only_what_is_addressed_to_it_and_crises(false).await;
+}
+
+/// Through `Throttle` (and teloxide's own send path): about 8 s, a group gets 1 message/s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_group_answers_only_what_is_addressed_to_it_and_crises_with_throttle() {
+    group_answers_only_what_is_addressed_to_it_and_crises(true).await;
+}
+
+async fn group_answers_only_what_is_addressed_to_it_and_crises(throttle: bool) {
     let content = content();
     let fake = FakeBotApi::start().await;
-    let mut bot = Bot::start(&fake, &["--storage", "memory", "--no-throttle"]).await;
+    let mut args = vec!["--storage", "memory"];
+    if !throttle {
+        args.push("--no-throttle");
+    }
+    let mut bot = Bot::start(&fake, &args).await;
 
     for group_id in [-200_001_i64, -1_000_000_200_002] {
         let mut group = Chat::new(&fake, group_id, &content);
@@ -840,6 +859,24 @@ async fn telegram_group_answers_only_what_is_addressed_to_it() {
         group.turn(Input::from_text("/privacy"), |f| f.push_group_text(group_id, 7, "/privacy")).await;
         group.turn(Input::from_text("/about"), |f| f.push_group_text(group_id, 7, "/about")).await;
         assert_eq!(fake.messages_to(group_id).len(), group.seen, "group {group_id}: only the addressed messages were answered");
+
+        // Overheard, but someone may be in danger: the crisis guidance, as a reply to it, once
+        // per kind of crisis in a while; an overdose after talk of withdrawal is answered too.
+        let withdrawal = "third day off my pins, this withdrawl is killing me";
+        let overdose = "my brother took a whole bottle of his klonopin and won't wake up";
+        for (text, answered) in [(withdrawal, true), ("still withdrawing from klonopin, anyone else?", false), (overdose, true)] {
+            let (update, message_id) = fake.push_group_text_with_id(group_id, 9, text);
+            if !answered {
+                continue; // checked by the next reply: a chat is answered in order
+            }
+            let turn = klonopin_bot::engine::overheard(text, &content).expect("a crisis");
+            let got = group.check(expected_parts(&turn.messages), format!("overheard update {update}")).await;
+            assert_eq!(got.len(), 1, "only the guidance");
+            assert!(got[0].plain.contains(HELPLINE), "{}", got[0].plain);
+            assert_eq!(got[0].params["reply_parameters"]["message_id"], json!(message_id), "a reply to the message");
+        }
+        group.turn(Input::from_text("/about"), |f| f.push_group_text(group_id, 7, "/about")).await;
+        assert_eq!(fake.messages_to(group_id).len(), group.seen, "group {group_id}: the repeated withdrawal mention got nothing");
     }
 
     assert_clean(&fake);

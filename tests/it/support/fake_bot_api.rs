@@ -431,6 +431,12 @@ impl FakeBotApi {
         self.push_text_message(chat_id, user_id, kind, text).0
     }
 
+    /// Like [`push_group_text`](Self::push_group_text) but also returns the user's message_id.
+    pub fn push_group_text_with_id(&self, chat_id: i64, user_id: i64, text: &str) -> (i64, i32) {
+        let kind = if chat_id > 0 { ChatKind::Group } else { default_kind(chat_id) };
+        self.push_text_message(chat_id, user_id, kind, text)
+    }
+
     /// Like [`push_text`](Self::push_text) but also returns the user's message_id.
     pub fn push_text_with_id(&self, chat_id: i64, text: &str) -> (i64, i32) {
         self.push_text_message(chat_id, chat_id, ChatKind::Private, text)
