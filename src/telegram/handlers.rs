@@ -13,7 +13,7 @@ use teloxide::dispatching::UpdateHandler;
 use teloxide::error_handlers::ErrorHandler;
 use teloxide::payloads::SendMessageSetters;
 use teloxide::prelude::*;
-use teloxide::types::{MessageId, ParseMode, ReplyParameters};
+use teloxide::types::{MessageId, MessageKind, ParseMode, ReplyParameters};
 use teloxide::{ApiError, RequestError};
 
 use super::direct::{DirectSender, Outgoing};
@@ -123,6 +123,13 @@ fn input_of<'m>(msg: &'m Message, username: &str) -> Option<Input<'m>> {
         || msg.location().is_some()
         || msg.animation().is_some()
         || msg.contact().is_some();
+    // teloxide reads a message it cannot make sense of (a kind of content newer than it, a
+    // malformed field) as `Empty`, its words lost: in a private chat it still gets the short
+    // reply with the menu, whose crisis button is one tap away.
+    let unreadable = matches!(msg.kind, MessageKind::Empty {});
+    if unreadable && !group {
+        return Some(Input::NonText { caption: None });
+    }
     if !has_content {
         return None; // service messages (joins, pins, ...) get no reply
     }

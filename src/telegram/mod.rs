@@ -9,6 +9,7 @@
 //! - [`direct`] sends replies without teloxide's answer parsing when `Throttle` is off.
 //! - [`groups`] decides when crisis guidance goes to a group unasked (pure).
 //! - [`render`] splits replies to Telegram's limits and builds keyboards (pure).
+//! - [`salvage`] rebuilds messages teloxide cannot parse, so their words still get an answer.
 //! - [`storage`] keeps each chat's dialogue state: SQLite (default), Redis or memory.
 
 pub mod direct;
@@ -16,6 +17,7 @@ pub mod groups;
 pub mod handlers;
 pub mod ops;
 pub mod render;
+pub mod salvage;
 pub mod storage;
 
 use std::net::SocketAddr;
@@ -295,12 +297,12 @@ where
                     log::error!("webhook server stopped: {e}");
                 }
             });
-            dispatcher.dispatch_with_listener(listener, Arc::new(handlers::ListenerErrors)).await;
+            dispatcher.dispatch_with_listener(salvage::Salvage(listener), Arc::new(handlers::ListenerErrors)).await;
         }
         _ => {
             let mut listener = Polling::builder(bot).timeout(Duration::from_secs(u64::from(args.polling_timeout))).delete_webhook().await.build();
             stop_on_signal(signals, dispatcher.shutdown_token(), listener.stop_token());
-            dispatcher.dispatch_with_listener(listener, Arc::new(handlers::ListenerErrors)).await;
+            dispatcher.dispatch_with_listener(salvage::Salvage(listener), Arc::new(handlers::ListenerErrors)).await;
         }
     }
     Ok(())

@@ -815,10 +815,41 @@ async fn telegram_logs_never_show_what_people_wrote() {
     let mut group = Chat::new(&fake, -110_003, &content);
     let mention = "@klonopin_test_bot what about the tangerine parliament";
     group.turn(Input::Text(mention), |f| f.push_group_text(-110_003, 7, mention)).await;
+    // Messages teloxide cannot parse (`via_bot` is not a user): the words are still answered,
+    // a message without words is dropped, and neither reaches the log.
+    let unparseable = |message_id: i64, extra: Value| {
+        let mut message = json!({
+            "message_id": message_id,
+            "from": {"id": 110_004, "is_bot": false, "first_name": "Tester", "username": "tester110004"},
+            "chat": {"id": 110_004, "type": "private", "first_name": "Tester", "username": "tester110004"},
+            "date": 1_700_000_000,
+            "via_bot": "not a user",
+        });
+        if let (Some(m), Some(extra)) = (message.as_object_mut(), extra.as_object()) {
+            m.extend(extra.clone());
+        }
+        json!({ "message": message })
+    };
+    let words = "withdrawl from my pins is making me see things, magnolia";
+    let mut broken = Chat::new(&fake, 110_004, &content);
+    let reply = broken.turn(Input::Text(words), |f| f.push_raw_update(unparseable(1, json!({ "text": words })))).await;
+    assert!(reply[0].plain.contains(HELPLINE), "crisis guidance for a salvaged message: {}", reply[0].plain);
+    fake.push_raw_update(unparseable(2, json!({ "new_media": {"kumquat": true} })));
+    // A kind of content teloxide cannot read (here a malformed photo) arrives with its words
+    // lost: the short reply for things that are not text, with the menu.
+    let mut malformed_photo = unparseable(3, json!({ "photo": "kumquat", "caption": "kumquat" }));
+    if let Some(m) = malformed_photo["message"].as_object_mut() {
+        m.remove("via_bot");
+    }
+    broken.turn(Input::NonText { caption: None }, |f| f.push_raw_update(malformed_photo)).await;
+    broken.sentinel().await;
+    let log = bot.log_text();
+    assert!(log.contains("answering from its text alone") && log.contains("holds no text to answer"), "{log}");
 
     assert_clean(&fake);
     assert_eq!(bot.terminate(WAIT).await, Some(0), "{}", bot.log_text());
     bot.assert_private(&secrets);
+    bot.assert_private(&[words, "magnolia", "kumquat", "tester110004"]);
     bot.assert_private(&["grandmothers", "shaking", "whole bottle", "marmalade", "lighthouse", "banana hammock", "pineapple", "tangerine", "Tester", "tester110001"]);
     assert!(bot.log_text().contains("serving content"), "the log was captured:\n{}", bot.log_text());
 }
