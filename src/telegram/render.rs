@@ -46,7 +46,8 @@ fn tg_len(s: &str) -> usize {
 /// split at the same paragraph boundaries (the renderer never puts tags across them); a
 /// paragraph longer than `max` is cut into plain-text pieces.
 pub fn split(text: &Rich, max: usize) -> Vec<Rich> {
-    if tg_len(&text.plain) <= max {
+    // No character takes more UTF-16 units than UTF-8 bytes: short texts need no counting.
+    if text.plain.len() <= max || tg_len(&text.plain) <= max {
         return vec![text.clone()];
     }
     let html: Vec<&str> = text.html.split("\n\n").collect();
