@@ -137,6 +137,13 @@ const PHRASES: &[(&str, CrisisKind)] = &[
     ("rebound anxiety", W), ("interdose", W), ("without my pills", W), ("without my meds", W),
     ("dejar de tomar", W), ("deje de tomar", W), ("no he tomado", W), ("no tomo", W),
     ("sin tomar", W), ("already out", W), ("discontinuation", W),
+    // Cut off from supply: a doctor who stops prescribing, a pharmacy without stock.
+    ("out of stock", W), ("refused to continue", W), ("refused to refill", W),
+    ("refuses to refill", W), ("wont refill", W), ("wouldnt refill", W), ("stopped prescribing", W),
+    ("cut me off", W), ("havent had any for", W), ("have not had any for", W),
+    ("hadnt had any for", W), ("havent had any since", W), ("have not had any since", W),
+    // Symptoms that name withdrawal without the word.
+    ("brain zaps", W), ("brain zap", W), ("electric zaps", W), ("zaps in my head", W),
     // Too much, emergencies.
     ("overdoes", O), ("took too many", O), ("take too many", O), ("taken too many", O),
     ("too many pills", O), ("too many pins", O), ("too many tablets", O), ("took too much", O),
@@ -170,6 +177,10 @@ const PHRASES: &[(&str, CrisisKind)] = &[
     ("point in living", S), ("point of living", S), ("reason to live", S), ("cut again", S),
     ("cutting again", S), ("me corto", S), ("cortarme", S), ("sewerslide", S),
     ("dont want to wake up", S), ("no longer be here", S), ("not be here anymore", S),
+    ("wish i wouldnt wake up", S), ("wish i didnt wake up", S), ("wish i would not wake up", S),
+    ("hope i dont wake up", S), ("hope i wont wake up", S), ("para no despertar", S),
+    // A seizure, in other words.
+    ("had a fit", O), ("having a fit", O), ("shaking on the floor", O),
 ];
 
 /// A word from `first`, then within `within` words one from `then`: a crisis described
@@ -225,6 +236,8 @@ const NEAR: &[Near] = &[
     Near { first: &["into"], then: &["bottle", "pills", "klonopin", "clonazepam", "pins", "meds", "medicine", "medication"], within: 3, kind: O, both_ways: false },
     Near { first: &["breathing", "breath", "breathe", "breathes"], then: BAD_BREATHING, within: 3, kind: O, both_ways: true },
     Near { first: &["want", "wants", "wanna", "wanting", "wanted", "wish", "wishing", "ready"], then: &["die", "dead", "dying", "morir"], within: 3, kind: S, both_ways: false },
+    // Overdosing as a plan or a wish ("want to OD to make it stop") is self-harm too.
+    Near { first: &["want", "wants", "wanna", "gonna", "going", "plan", "planning", "ready", "quiero", "voy"], then: &["overdose", "od", "sobredosis", "overdosing"], within: 3, kind: S, both_ways: false },
     Near { first: &["kill", "killing", "hurt", "hurting", "harm", "harming", "cut", "cutting", "burn", "burning", "kil"], then: &["myself", "herself", "himself", "themselves", "themself", "myslef", "yourself"], within: 2, kind: S, both_ways: false },
     Near { first: &["thinking", "thoughts", "thought", "think"], then: &["dying", "suicide", "death", "killing", "ending"], within: 2, kind: S, both_ways: false },
 ];
@@ -444,6 +457,16 @@ mod tests {
             ("stop sign", &[]),
             ("come off it, really?", &["withdrawal"]),
             ("I take 2 pills a day", &[]),
+            ("my psychiatrist won't refill my klonopin anymore", &["withdrawal"]),
+            ("the doctor cut me off last week", &["withdrawal"]),
+            ("i keep getting brain zaps since monday", &["withdrawal"]),
+            ("I haven't had any for 4 days now", &["withdrawal"]),
+            ("every pharmacy in town is out of stock", &["withdrawal"]),
+            ("I haven't had any side effects", &[]),
+            ("i'm going to overdose tonight", &["overdose", "self-harm"]),
+            ("hope i don't wake up tomorrow", &["self-harm"]),
+            ("he had a fit after stopping his pins", &["overdose", "withdrawal"]),
+            ("is klonopin still in stock", &[]),
         ];
         for (text, expected) in cases {
             assert_eq!(kinds(text), *expected, "text: {text:?}");

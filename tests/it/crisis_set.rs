@@ -45,6 +45,7 @@ fn crisis_detector_recall_and_false_positives() {
     assert!(positives.len() >= 300 && benign.len() >= 300, "the set needs 300+ of each");
 
     let mut missed = Vec::new();
+    let mut kind_missed = Vec::new();
     let mut explicit_missed = Vec::new();
     let (mut detected, mut explicit_total, mut kind_exact) = (0, 0, 0);
     let mut per_kind = [(0usize, 0usize); 3];
@@ -69,8 +70,13 @@ fn crisis_detector_recall_and_false_positives() {
             slot.1 += 1;
             if found.contains(*k) {
                 slot.0 += 1;
-            } else if case.explicit && *k != CrisisKind::SelfHarm {
-                explicit_missed.push(format!("positive.tsv:{}: {} (no {})", case.line, case.text, k.name()));
+            } else {
+                if !found.is_empty() {
+                    kind_missed.push(format!("positive.tsv:{}: no {} in: {}", case.line, k.name(), case.text));
+                }
+                if case.explicit && *k != CrisisKind::SelfHarm {
+                    explicit_missed.push(format!("positive.tsv:{}: {} (no {})", case.line, case.text, k.name()));
+                }
             }
         }
     }
@@ -90,6 +96,9 @@ fn crisis_detector_recall_and_false_positives() {
     println!("false positives: {}/{} = {:.1}%", false_positives.len(), benign.len(), pct(false_positives.len(), benign.len()));
     for m in &missed {
         println!("  missed: {m}");
+    }
+    for m in &kind_missed {
+        println!("  other guidance only: {m}");
     }
     for f in &false_positives {
         println!("  false positive: {f}");
