@@ -272,6 +272,24 @@ fn assert_clean(fake: &FakeBotApi) {
     assert!(fake.unanswered_callbacks().is_empty(), "unanswered callbacks: {:?}", fake.unanswered_callbacks());
 }
 
+/// `--storage STORAGE`, and `--no-throttle` unless the test runs through `Throttle`.
+fn storage_args(storage: &str, throttle: bool) -> Vec<&str> {
+    let mut args = vec!["--storage", storage];
+    if !throttle {
+        args.push("--no-throttle");
+    }
+    args
+}
+
+/// A fake Bot API and the bot on it, with a fresh SQLite file in the returned folder.
+async fn bot_on_sqlite(throttle: bool) -> (tempfile::TempDir, FakeBotApi, Bot) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeBotApi::start().await;
+    let storage = sqlite_arg(&dir);
+    let bot = Bot::start(&fake, &storage_args(&storage, throttle)).await;
+    (dir, fake, bot)
+}
+
 fn sqlite_arg(dir: &tempfile::TempDir) -> String {
     format!("sqlite:{}", dir.path().join("state.sqlite").display())
 }
@@ -283,10 +301,7 @@ fn sqlite_arg(dir: &tempfile::TempDir) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn telegram_whole_conversation_with_buttons() {
     let content = content();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let fake = FakeBotApi::start().await;
-    let storage = sqlite_arg(&dir);
-    let mut bot = Bot::start(&fake, &["--storage", &storage, "--no-throttle"]).await;
+    let (_dir, fake, mut bot) = bot_on_sqlite(false).await;
     let mut chat = Chat::new(&fake, 10_001, &content);
 
     let greeting = chat.say("/start").await;
@@ -323,10 +338,7 @@ async fn telegram_whole_conversation_with_buttons() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn telegram_free_text_topics_and_crises() {
     let content = content();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let fake = FakeBotApi::start().await;
-    let storage = sqlite_arg(&dir);
-    let mut bot = Bot::start(&fake, &["--storage", &storage, "--no-throttle"]).await;
+    let (_dir, fake, mut bot) = bot_on_sqlite(false).await;
 
     let mut question = Chat::new(&fake, 20_001, &content);
     let answer = question.say("is klonopin addictive").await;
@@ -352,10 +364,7 @@ async fn telegram_self_check_to_the_result_and_a_crisis_midway() {
     let content = content();
     let questions = content.selfcheck.questions.len();
     assert_eq!(questions, 11);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let fake = FakeBotApi::start().await;
-    let storage = sqlite_arg(&dir);
-    let mut bot = Bot::start(&fake, &["--storage", &storage, "--no-throttle"]).await;
+    let (_dir, fake, mut bot) = bot_on_sqlite(false).await;
 
     // Straight through, from the menu's button: yes, no, yes, ...
     let mut chat = Chat::new(&fake, 30_001, &content);
@@ -488,14 +497,7 @@ async fn telegram_state_survives_a_restart_on_redis() {
 
 async fn faults_are_retried_without_duplicates(throttle: bool) {
     let content = content();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let fake = FakeBotApi::start().await;
-    let storage = sqlite_arg(&dir);
-    let mut args = vec!["--storage", storage.as_str()];
-    if !throttle {
-        args.push("--no-throttle");
-    }
-    let mut bot = Bot::start(&fake, &args).await;
+    let (_dir, fake, mut bot) = bot_on_sqlite(throttle).await;
     let base = if throttle { 80_000 } else { 81_000 };
     let mut chat = Chat::new(&fake, base + 1, &content);
 
@@ -549,14 +551,7 @@ async fn telegram_faults_without_throttle() {
 /// `Throttle` and through the direct send path used without it.
 async fn html_rejections_and_blocked_chats(throttle: bool) {
     let content = content();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let fake = FakeBotApi::start().await;
-    let storage = sqlite_arg(&dir);
-    let mut args = vec!["--storage", storage.as_str()];
-    if !throttle {
-        args.push("--no-throttle");
-    }
-    let mut bot = Bot::start(&fake, &args).await;
+    let (_dir, fake, mut bot) = bot_on_sqlite(throttle).await;
     let base = if throttle { 90_000 } else { 91_000 };
 
     let mut chat = Chat::new(&fake, base + 1, &content);
@@ -725,10 +720,7 @@ async fn sigterm_finishes_acknowledged_updates(throttle: bool) {
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = FakeBotApi::start().await;
     let storage = sqlite_arg(&dir);
-    let mut args = vec!["--storage", storage.as_str()];
-    if !throttle {
-        args.push("--no-throttle");
-    }
+    let args = storage_args(storage.as_str(), throttle);
     // teloxide's own shutdown steps are logged too, to see where a slow shutdown waits.
     let mut bot = Bot::start_with_env(&fake, &args, &[("RUST_LOG", "klonopin_bot=debug,teloxide=debug")]).await;
 
@@ -868,10 +860,7 @@ async fn telegram_group_answers_only_what_is_addressed_to_it_and_crises_with_thr
 async fn group_answers_only_what_is_addressed_to_it_and_crises(throttle: bool) {
     let content = content();
     let fake = FakeBotApi::start().await;
-    let mut args = vec!["--storage", "memory"];
-    if !throttle {
-        args.push("--no-throttle");
-    }
+    let args = storage_args("memory", throttle);
     let mut bot = Bot::start(&fake, &args).await;
 
     for group_id in [-200_001_i64, -1_000_000_200_002] {
