@@ -104,6 +104,7 @@ const WORDS: &[(&str, CrisisKind)] = &[
     ("suicide", S), ("suicidal", S), ("suicidio", S), ("suicidarme", S), ("unalive", S),
     ("unaliving", S), ("kms", S), ("selfharm", S), ("selfharming", S), ("sewerslide", S),
     ("microtaper", W), ("microtapering", W), ("doubled", O), ("foaming", O),
+    ("gurgling", O), ("gurgle", O), ("lethal", O), ("morirme", S), ("matarme", S),
 ];
 
 /// Word beginnings that cover every inflection and most misspellings of a crisis word.
@@ -142,6 +143,13 @@ const PHRASES: &[(&str, CrisisKind)] = &[
     ("refuses to refill", W), ("wont refill", W), ("wouldnt refill", W), ("stopped prescribing", W),
     ("cut me off", W), ("havent had any for", W), ("have not had any for", W),
     ("hadnt had any for", W), ("havent had any since", W), ("have not had any since", W),
+    ("shortage", W), ("cant fill", W), ("wont fill", W), ("cant get my refill", W),
+    ("cant get a refill", W), ("cant refill", W), ("cant get my prescription", W),
+    ("insurance lapsed", W), ("lost my insurance", W), ("insurance wont cover", W),
+    ("none left", W), ("no pills left", W), ("have nothing left", W), ("discharged me without", W),
+    ("doesnt prescribe", W), ("wont prescribe", W), ("stop prescribing", W), ("wants me off", W),
+    ("taking me off", W), ("took me off", W), ("get me off", W), ("cut me from", W),
+    ("dropped me from", W), ("reduced me from", W), ("my plug", W), ("come down safely", W),
     // Symptoms that name withdrawal without the word.
     ("brain zaps", W), ("brain zap", W), ("electric zaps", W), ("zaps in my head", W),
     // Too much, emergencies.
@@ -181,6 +189,49 @@ const PHRASES: &[(&str, CrisisKind)] = &[
     ("hope i dont wake up", S), ("hope i wont wake up", S), ("para no despertar", S),
     // A seizure, in other words.
     ("had a fit", O), ("having a fit", O), ("shaking on the floor", O),
+    // Emergencies in lay words; a child into the pills (one tablet can be too many for them).
+    ("making snoring sounds", O), ("eyes rolled back", O), ("cant rouse", O), ("wont rouse", O),
+    ("got into my pills", O), ("got into my klonopin", O), ("got into my meds", O),
+    ("got into the pills", O), ("got into my bottle", O), ("found my klonopin bottle", O),
+    ("found my pills", O), ("few are missing", O), ("some are missing", O), ("pills are missing", O),
+    ("swallowed some", O), ("ate some of my", O), ("swallowed one of my", O), ("ate one of my", O),
+    // Asking how much would kill, planning, goodbyes.
+    ("lethal dose", S), ("fatal dose", S), ("how many would it take", S), ("how many would kill", S),
+    ("how many to die", S), ("how much would kill", S), ("enough to kill", S), ("enough to die", S),
+    ("ways to die", S), ("way to die", S), ("painless way", S), ("least painful way", S),
+    ("how to kill", S), ("saving up my", S), ("stockpiling", S), ("hoarding my", S),
+    ("tonights the night", S), ("i have a plan", S), ("made a plan to", S),
+    ("suicide note", S), ("goodbye letter", S), ("goodbye letters", S), ("wrote letters to everyone", S),
+    ("left a note", S), ("texted me goodbye", S), ("texted goodbye", S), ("said goodbye to everyone", S),
+    ("saying goodbye to everyone", S), ("giving away my", S), ("gave away his", S), ("gave away her", S),
+    ("gave away my", S),
+    // Passive wishes and hopelessness, as people put them.
+    ("a burden to", S), ("im a burden", S), ("i am a burden", S), ("being a burden", S),
+    ("if i was gone", S), ("if i were gone", S), ("when im gone", S), ("after im gone", S),
+    ("wont be around much longer", S), ("not be around much longer", S), ("wont be here much longer", S),
+    ("cant do this anymore", S), ("cant go on", S), ("cant take it anymore", S),
+    ("cant take this anymore", S), ("want out permanently", S), ("want it all to end", S),
+    ("want it to end", S), ("want it all to stop", S), ("want it to stop", S), ("wanted it to stop", S),
+    ("wanted it all to stop", S), ("everything just stops", S), ("make it all stop", S),
+    ("nothing left to live for", S), ("disappear forever", S), ("want to disappear", S),
+    ("hate myself", S), ("dont care if i live", S), ("dont care if i die", S),
+    ("doesnt care if she lives", S), ("doesnt care if he lives", S), ("doesnt care if they live", S),
+    ("no quiero seguir", S), ("hacer dano", S),
+    // Methods and self-injury.
+    ("hang myself", S), ("hanging myself", S), ("shoot myself", S), ("drown myself", S),
+    ("jumping off", S), ("jump in front of", S), ("step in front of", S), ("into a wall", S),
+    ("crash my car", S), ("gun to my head", S), ("use it on myself", S), ("using it on myself", S),
+    ("hitting myself", S), ("hit myself", S), ("punching myself", S), ("banging my head", S),
+    ("scratching myself", S), ("burned myself", S), ("burnt myself", S), ("cuts all over", S),
+];
+
+/// Everyday phrases that contain a crisis word in another sense. Only these exact phrases
+/// are set aside, so a crisis said anywhere else in the message is still found ("in
+/// withdrawal and can't withdraw money" is still withdrawal).
+const NOT_CRISIS: &[&str] = &[
+    "withdraw money", "withdraw cash", "withdraw some money", "cold turkey sandwich",
+    "turkey sandwich", "suicide squad", "police seizure", "seizure disorder", "seizure disorders",
+    "od of a", "mg od",
 ];
 
 /// A word from `first`, then within `within` words one from `then`: a crisis described
@@ -238,8 +289,11 @@ const NEAR: &[Near] = &[
     Near { first: &["want", "wants", "wanna", "wanting", "wanted", "wish", "wishing", "ready"], then: &["die", "dead", "dying", "morir"], within: 3, kind: S, both_ways: false },
     // Overdosing as a plan or a wish ("want to OD to make it stop") is self-harm too.
     Near { first: &["want", "wants", "wanna", "gonna", "going", "plan", "planning", "ready", "quiero", "voy"], then: &["overdose", "od", "sobredosis", "overdosing"], within: 3, kind: S, both_ways: false },
-    Near { first: &["kill", "killing", "hurt", "hurting", "harm", "harming", "cut", "cutting", "burn", "burning", "kil"], then: &["myself", "herself", "himself", "themselves", "themself", "myslef", "yourself"], within: 2, kind: S, both_ways: false },
-    Near { first: &["thinking", "thoughts", "thought", "think"], then: &["dying", "suicide", "death", "killing", "ending"], within: 2, kind: S, both_ways: false },
+    Near { first: &["kill", "killing", "hurt", "hurting", "harm", "harming", "cut", "cutting", "burn", "burning", "burned", "burnt", "kil"], then: &["myself", "herself", "himself", "themselves", "themself", "myslef", "yourself"], within: 2, kind: S, both_ways: false },
+    Near { first: &["thinking", "thoughts", "thought", "think"], then: &["dying", "suicide", "death", "killing", "ending", "jumping", "hanging", "overdosing", "oding"], within: 2, kind: S, both_ways: false },
+    // "klonopin stopped 6 days ago", "went from 2mg to nothing".
+    Near { first: DRUG_NAMES, then: &["stopped", "ended", "quit"], within: 1, kind: W, both_ways: false },
+    Near { first: &["from"], then: &["nothing"], within: 3, kind: W, both_ways: false },
 ];
 
 /// First halves of crisis words people split with a space or hyphen ("over dose").
@@ -304,6 +358,8 @@ impl CrisisDetector {
     }
 
     fn scan(&self, normalized: &str, mut found: impl FnMut(CrisisKind, &dyn Fn() -> String)) {
+        let set_aside = set_aside_everyday_senses(normalized);
+        let normalized = set_aside.as_deref().unwrap_or(normalized);
         let tokens: Vec<&str> = normalized.split(' ').filter(|t| !t.is_empty()).collect();
         let mut overdose = false;
         for (i, token) in tokens.iter().enumerate() {
@@ -348,6 +404,23 @@ impl CrisisDetector {
             found(S, &|| "overdose \"on purpose\"".to_owned());
         }
     }
+}
+
+/// `normalized` with every [`NOT_CRISIS`] phrase (as whole words) blanked out, if it has any.
+fn set_aside_everyday_senses(normalized: &str) -> Option<String> {
+    let mut padded: Option<String> = None;
+    for phrase in NOT_CRISIS {
+        if !normalized.contains(phrase) {
+            continue;
+        }
+        let needle = format!(" {phrase} ");
+        let text = padded.get_or_insert_with(|| format!(" {normalized} "));
+        while let Some(at) = text.find(&needle) {
+            let blank = " ".repeat(needle.len());
+            text.replace_range(at..at + needle.len(), &blank);
+        }
+    }
+    padded.filter(|t| t.trim() != normalized).map(|t| t.trim().to_owned())
 }
 
 /// A single word that names a crisis: exactly, by its stem, or as a typo.
@@ -466,6 +539,15 @@ mod tests {
             ("i'm going to overdose tonight", &["overdose", "self-harm"]),
             ("hope i don't wake up tomorrow", &["self-harm"]),
             ("he had a fit after stopping his pins", &["overdose", "withdrawal"]),
+            ("everyone would be better if i was gone", &["self-harm"]),
+            ("my daughter got into my pills", &["overdose"]),
+            ("the pharmacy has a shortage and I can't fill it", &["withdrawal"]),
+            ("I killed it at work today", &[]),
+            ("need to withdraw money at the atm", &[]),
+            ("in withdrawal and can't withdraw money", &["withdrawal"]),
+            ("watching suicide squad made me want to kill myself", &["self-harm"]),
+            ("it's used for seizure disorders, right?", &[]),
+            ("we ran the numbers from zero", &[]),
             ("is klonopin still in stock", &[]),
         ];
         for (text, expected) in cases {

@@ -1,8 +1,11 @@
-//! The crisis detector against its labelled test set: recall, per-kind recall, false positives.
+//! The crisis detector against its labelled test sets: recall, per-kind recall, false alarms,
+//! and what a person in crisis receives whether the detector fires or not.
 //!
-//! `tests/data/crisis/positive.tsv` and `benign.tsv` were written independently of the
-//! detector. Recall on explicit withdrawal/overdose mentions must be 100%; the figures are
-//! printed (run with `--nocapture`) and recorded in the README.
+//! `tests/data/crisis/` holds three sets, each written without seeing the detector: the main
+//! set (`positive.tsv`, `benign.tsv`) and the second set (`second-*`), both since used to add
+//! rules, and the hold-out (`holdout-*`), never used to add rules. Recall on explicit
+//! withdrawal/overdose mentions must be 100% on all three; the figures are printed (run with
+//! `--nocapture`) and recorded in the README.
 
 use klonopin_bot::text::crisis::{CrisisDetector, CrisisKind};
 use klonopin_bot::text::normalize::normalize;
@@ -39,10 +42,83 @@ fn pct(n: usize, d: usize) -> f64 {
 
 #[test]
 fn crisis_detector_recall_and_false_positives() {
+    let report = measure("positive.tsv", "benign.tsv");
+    report.assert_safe(97.0, 5.0);
+    every_reply_carries_the_emergency_lines("positive.tsv");
+}
+
+/// A second set, written as a hold-out by someone who had seen neither the detector nor the
+/// main set. Measured once untouched (recall 79.3%, self-harm 52%: see the README), then
+/// used to add rules, so it now guards against regressions like the main set.
+#[test]
+fn crisis_detector_on_the_second_set() {
+    // Its benign half is mostly deliberate near-misses ("netflix overdose", "laptop won't wake up").
+    let report = measure("second-positive.tsv", "second-benign.tsv");
+    report.assert_safe(97.0, 10.0);
+    every_reply_carries_the_emergency_lines("second-positive.tsv");
+}
+
+/// The hold-out: written after those rules by someone who saw neither the detector, its
+/// rules nor the other sets, and never used to add rules. Its figures are what an unseen
+/// message can expect; the floors asserted are the safety ones plus today's measure.
+#[test]
+fn crisis_detector_on_the_hold_out_set() {
+    let report = measure("holdout-positive.tsv", "holdout-benign.tsv");
+    // Measured 2026-11-23: 110/150 detected, 23/150 false alarms. Floors, not goals.
+    report.assert_safe(73.0, 16.0);
+    every_reply_carries_the_emergency_lines("holdout-positive.tsv");
+}
+
+/// What a person in crisis actually receives, detector or not: the bot's first reply to each
+/// message, from a fresh chat, must carry an emergency line (911 or 988) and SAMHSA, as every
+/// crisis block does: in the crisis guidance when the detector sees the crisis, else in the
+/// `help_now` line that closes the reply.
+fn every_reply_carries_the_emergency_lines(positive_file: &str) {
+    use klonopin_bot::content::{load_embedded, SAMHSA};
+    use klonopin_bot::engine::{step, Input, State};
+    let set = match load_embedded() {
+        Ok(loaded) => loaded.set,
+        Err(diags) => panic!("shipped responses are invalid: {diags:#?}"),
+    };
+    let cases = read(positive_file);
+    let without: Vec<String> = cases
+        .iter()
+        .filter(|case| {
+            let turn = step(&State::default(), &Input::from_text(&case.text), &set);
+            let all: String = turn.messages.iter().map(|m| m.text.plain.as_str()).collect();
+            !((all.contains("911") || all.contains("988")) && all.contains(SAMHSA))
+        })
+        .map(|case| format!("{positive_file}:{}: {}", case.line, case.text))
+        .collect();
+    println!("replies carrying an emergency line and SAMHSA: {}/{}", cases.len() - without.len(), cases.len());
+    assert!(without.is_empty(), "replies without the emergency lines:\n{}", without.join("\n"));
+}
+
+struct Report {
+    positives: usize,
+    benign: usize,
+    detected: usize,
+    explicit_missed: Vec<String>,
+    false_positives: Vec<String>,
+}
+
+impl Report {
+    /// Every explicit withdrawal/overdose mention caught, at least `min_recall_pct` of all
+    /// crisis messages, and at most `max_false_pct` false alarms (a false alarm costs a few
+    /// lines of guidance; a miss can cost far more).
+    fn assert_safe(&self, min_recall_pct: f64, max_false_pct: f64) {
+        assert!(self.explicit_missed.is_empty(), "explicit withdrawal/overdose mentions must all be caught:\n{}", self.explicit_missed.join("\n"));
+        assert!(pct(self.detected, self.positives) >= min_recall_pct, "overall recall fell below {min_recall_pct}%");
+        assert!(pct(self.false_positives.len(), self.benign) <= max_false_pct, "false positives rose above {max_false_pct}%");
+    }
+}
+
+/// Runs the detector over a positive and a benign file and prints the figures.
+fn measure(positive_file: &str, benign_file: &str) -> Report {
     let detector = CrisisDetector::get();
-    let positives = read("positive.tsv");
-    let benign = read("benign.tsv");
-    assert!(positives.len() >= 300 && benign.len() >= 300, "the set needs 300+ of each");
+    let positives = read(positive_file);
+    let benign = read(benign_file);
+    assert!(positives.len() >= 100 && benign.len() >= 100, "{positive_file}/{benign_file}: a set needs 100+ of each");
 
     let mut missed = Vec::new();
     let mut kind_missed = Vec::new();
@@ -55,9 +131,9 @@ fn crisis_detector_recall_and_false_positives() {
             explicit_total += 1;
         }
         if found.is_empty() {
-            missed.push(format!("positive.tsv:{}: {}", case.line, case.text));
+            missed.push(format!("{positive_file}:{}: {}", case.line, case.text));
             if case.explicit {
-                explicit_missed.push(format!("positive.tsv:{}: {}", case.line, case.text));
+                explicit_missed.push(format!("{positive_file}:{}: {}", case.line, case.text));
             }
         } else {
             detected += 1;
@@ -72,10 +148,10 @@ fn crisis_detector_recall_and_false_positives() {
                 slot.0 += 1;
             } else {
                 if !found.is_empty() {
-                    kind_missed.push(format!("positive.tsv:{}: no {} in: {}", case.line, k.name(), case.text));
+                    kind_missed.push(format!("{positive_file}:{}: no {} in: {}", case.line, k.name(), case.text));
                 }
                 if case.explicit && *k != CrisisKind::SelfHarm {
-                    explicit_missed.push(format!("positive.tsv:{}: {} (no {})", case.line, case.text, k.name()));
+                    explicit_missed.push(format!("{positive_file}:{}: {} (no {})", case.line, case.text, k.name()));
                 }
             }
         }
@@ -83,10 +159,10 @@ fn crisis_detector_recall_and_false_positives() {
     let false_positives: Vec<String> = benign
         .iter()
         .filter(|c| !detector.detect(&normalize(&c.text)).is_empty())
-        .map(|c| format!("benign.tsv:{}: {}", c.line, c.text))
+        .map(|c| format!("{benign_file}:{}: {}", c.line, c.text))
         .collect();
 
-    println!("crisis set: {} positive ({} explicit), {} benign", positives.len(), explicit_total, benign.len());
+    println!("crisis set {positive_file} + {benign_file}: {} positive ({} explicit), {} benign", positives.len(), explicit_total, benign.len());
     println!("recall (any crisis guidance): {detected}/{} = {:.1}%", positives.len(), pct(detected, positives.len()));
     println!("recall (every expected kind): {kind_exact}/{} = {:.1}%", positives.len(), pct(kind_exact, positives.len()));
     for kind in CrisisKind::ALL {
@@ -103,10 +179,7 @@ fn crisis_detector_recall_and_false_positives() {
     for f in &false_positives {
         println!("  false positive: {f}");
     }
-
-    assert!(explicit_missed.is_empty(), "explicit withdrawal/overdose mentions must all be caught:\n{}", explicit_missed.join("\n"));
-    assert!(pct(detected, positives.len()) >= 97.0, "overall recall fell below 97%");
-    assert!(pct(false_positives.len(), benign.len()) <= 5.0, "false positives rose above 5%");
+    Report { positives: positives.len(), benign: benign.len(), detected, explicit_missed, false_positives }
 }
 
 /// The crisis rule end to end through the engine: every positive message the detector
