@@ -45,6 +45,7 @@ pub struct BotFile {
     pub cancelled: Text,
     pub forgotten: Text,
     pub non_text: Text,
+    pub help_now: Text,
     pub button_menu: Text,
     pub button_crisis: Text,
     pub button_selfcheck: Text,

@@ -453,12 +453,25 @@ impl Checker {
             cancelled: self.rich(&at, &b.cancelled, "cancelled"),
             forgotten: self.rich(&at, &b.forgotten, "forgotten"),
             non_text: self.rich(&at, &b.non_text, "non_text"),
+            help_now: self.help_now(&at, &b.help_now),
             button_menu: self.label(&at, &b.button_menu, "button_menu", 60),
             button_crisis: self.label(&at, &b.button_crisis, "button_crisis", 60),
             button_selfcheck: self.label(&at, &b.button_selfcheck, "button_selfcheck", 60),
             sources_heading: self.label(&at, &b.sources_heading, "sources_heading", 60),
             commands,
         }
+    }
+
+    /// `help_now` closes most replies, so it must carry the lines that matter most.
+    fn help_now(&mut self, at: &At, text: &Text) -> Rich {
+        let rich = self.rich(at, text, "help_now");
+        let offset = text.span().start;
+        for (number, what) in [("911", "911 (emergencies)"), ("988", "988 (suicide and crisis)"), (SAMHSA, "the SAMHSA National Helpline")] {
+            if !rich.plain.contains(number) {
+                self.error(at, offset, format!("help_now must give {what}, {number}: it closes every reply that shows no crisis guidance"));
+            }
+        }
+        rich
     }
 
     fn crisis(&mut self, file: &SourceFile, c: &CrisisFile, by_id: &HashMap<String, usize>) -> CrisisTexts {

@@ -42,6 +42,9 @@ pub struct BotTexts {
     pub cancelled: Rich,
     pub forgotten: Rich,
     pub non_text: Rich,
+    /// The closing line of every reply that shows no crisis guidance: help is always one
+    /// line away, even when the detector misses a crisis described in other words.
+    pub help_now: Rich,
     pub button_menu: String,
     pub button_crisis: String,
     pub button_selfcheck: String,

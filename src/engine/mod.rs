@@ -198,6 +198,7 @@ struct Ctx<'c> {
 
 impl Ctx<'_> {
     fn finish(mut self, was_in_self_check: bool) -> Turn {
+        self.close_with_help_now();
         if let Flow::SelfCheck { .. } = self.state.flow {
             let asking = self.turn.messages.last().is_some_and(|m| {
                 m.buttons.iter().flatten().any(|b| matches!(b.action, Action::SelfCheckAnswer { .. }))
@@ -211,6 +212,21 @@ impl Ctx<'_> {
         }
         self.turn.next = if self.forget { Next::Forget } else { Next::Keep(self.state) };
         self.turn
+    }
+
+    /// Ends a reply that shows no crisis guidance with the `help_now` line, so that a crisis
+    /// put in words the detector does not know still meets 911, 988 and SAMHSA. Not under a
+    /// self-check question or the "for whom?" question: those are one tap from the answer.
+    fn close_with_help_now(&mut self) {
+        if !self.turn.crisis.is_empty() {
+            return;
+        }
+        let help_now = &self.content.bot.help_now;
+        let Some(last) = self.turn.messages.last_mut() else { return };
+        let asking = last.buttons.iter().flatten().any(|b| matches!(b.action, Action::SelfCheckAnswer { .. } | Action::Audience(..)));
+        if !asking {
+            last.text = Rich::join([&last.text, help_now]);
+        }
     }
 
     fn send(&mut self, text: Rich, buttons: Vec<Vec<Button>>) {

@@ -190,7 +190,8 @@ fn self_check_to_the_result() {
     }
     let last = chat.last.expect("a reply");
     let band = content().selfcheck.band(4).expect("a band for 4");
-    assert_eq!(last.messages.last().map(|m| &m.text.plain), Some(&band.text.plain));
+    let closed = format!("{}\n\n{}", band.text.plain, content().bot.help_now.plain);
+    assert_eq!(last.messages.last().map(|m| &m.text.plain), Some(&closed));
     assert_eq!(chat.state.flow, Flow::Idle);
 }
 
@@ -222,7 +223,7 @@ fn loved_one_path() {
     let mut chat = Chat::new();
     chat.run(&Say("what are the signs of klonopin addiction"));
     let turn = chat.run(&Press("v1:a:l:"));
-    assert_eq!(turn.messages[0].text.plain, loved.plain);
+    assert_eq!(turn.messages[0].text.plain, format!("{}\n\n{}", loved.plain, content().bot.help_now.plain));
 
     check("loved one by cue", &[
         (Say("what are the signs my son is misusing klonopin"), &[Topic("signs-of-addiction"), Audience(Some(Audience::LovedOne))]),
@@ -299,5 +300,35 @@ fn overheard_messages_get_only_the_crisis_guidance() {
         assert_eq!(heard.messages, direct.messages[..1], "{text:?}: only the guidance");
         assert_eq!(heard.crisis, direct.crisis, "{text:?}");
         assert_eq!(heard.topic, None, "{text:?}");
+    }
+}
+
+/// Every reply that shows no crisis guidance ends with the `help_now` line (911, 988,
+/// SAMHSA), so a crisis in words the detector does not know still meets them; the
+/// self-check's questions and the "for whom?" question, one tap from an answer, do not.
+#[test]
+fn replies_without_crisis_guidance_end_with_help_now() {
+    let help_now = &content().bot.help_now.plain;
+    // (what the person does, whether the reply ends with help_now)
+    let script: &[(Do, bool)] = &[
+        (Say("/start"), true),
+        (Say("is klonopin addictive"), true),
+        (Say("zebra quartz violin"), true),
+        (Sticker, true),
+        (Say("what are the signs of klonopin addiction"), false), // "for yourself or someone else?"
+        (Press("v1:a:s:"), true),
+        (Say("/selfcheck"), false),                               // question 1
+        (RawButton("v1:q:0:y"), false),                            // question 2
+        (Say("/cancel"), true),
+        (Say("my friend took a whole bottle and won't wake up"), false), // crisis guidance instead
+        (Say("/crisis"), false),                                   // the crisis page itself
+    ];
+    let mut chat = Chat::new();
+    for (i, (action, closes)) in script.iter().enumerate() {
+        let turn = chat.run(action);
+        let last = turn.messages.last().map(|m| m.text.plain.as_str()).unwrap_or("");
+        assert_eq!(last.ends_with(help_now.as_str()), *closes, "step {i}: {last}");
+        let shown = turn.messages.iter().filter(|m| m.text.plain.contains(help_now.as_str())).count();
+        assert!(shown <= 1, "step {i}: help_now at most once per reply");
     }
 }
