@@ -7,127 +7,21 @@
 //! replies, in order, as HTML, with their keyboards; content-level facts ("911" first, the
 //! helpline number, "Question 5 of 11") are asserted on top of that.
 
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use klonopin_bot::content::{load_embedded, ResponseSet};
 use klonopin_bot::engine::{step, Input, Next, State};
 use klonopin_bot::telegram::render::parts;
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 use crate::support::redis_server::RedisServer;
-use crate::support::bot_process::free_port;
+use crate::support::bot_process::{free_port, BotProcess};
 use crate::support::fake_bot_api::{CallOutcome, FakeBotApi, SentMessage};
 
 /// Generous: the machine is shared and debug builds are slow.
 const WAIT: Duration = Duration::from_secs(30);
 const HELPLINE: &str = "1-800-662-4357";
-
-// ---------------------------------------------------------------------------------------------
-// The bot process
-// ---------------------------------------------------------------------------------------------
-
-/// `klonopin-bot serve` as a child: stderr captured line by line, killed on drop.
-struct Bot {
-    child: Child,
-    log: Arc<Mutex<Vec<String>>>,
-    reader: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Bot {
-    /// Spawns `klonopin-bot serve ARGS` with the fake's env plus `extra_env`; does not wait.
-    fn spawn(fake: &FakeBotApi, args: &[&str], extra_env: &[(&str, &str)], remove_env: &[&str]) -> Bot {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_klonopin-bot"));
-        cmd.arg("serve").args(args);
-        for key in ["KLONOPIN_BOT_RESPONSES", "KLONOPIN_BOT_TOKEN_FILE", "CREDENTIALS_DIRECTORY", "KLONOPIN_BOT_STORAGE", "KLONOPIN_BOT_WEBHOOK_URL", "KLONOPIN_BOT_WEBHOOK_SECRET", "KLONOPIN_BOT_WEBHOOK_SECRET_FILE", "KLONOPIN_BOT_RECORD_UNMATCHED", "KLONOPIN_BOT_METRICS_LISTEN"] {
-            cmd.env_remove(key);
-        }
-        cmd.env("RUST_LOG", "klonopin_bot=debug");
-        for (key, value) in fake.env() {
-            cmd.env(key, value);
-        }
-        for (key, value) in extra_env {
-            cmd.env(key, value);
-        }
-        for key in remove_env {
-            cmd.env_remove(key);
-        }
-        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).kill_on_drop(true);
-        let mut child = cmd.spawn().expect("spawn klonopin-bot");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let stderr = child.stderr.take().expect("stderr piped");
-        let sink = Arc::clone(&log);
-        let reader = tokio::spawn(async move {
-            let mut lines = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                sink.lock().unwrap_or_else(|e| e.into_inner()).push(line);
-            }
-        });
-        Bot { child, log, reader: Some(reader) }
-    }
-
-    /// Spawns in long-polling mode and waits until it polls the fake.
-    async fn start(fake: &FakeBotApi, args: &[&str]) -> Bot {
-        Bot::start_with_env(fake, args, &[]).await
-    }
-
-    async fn start_with_env(fake: &FakeBotApi, args: &[&str], env: &[(&str, &str)]) -> Bot {
-        let polls_before = fake.method_count("getUpdates");
-        let mut bot = Bot::spawn(fake, args, env, &[]);
-        let polled = fake.wait_until(WAIT, || fake.method_count("getUpdates") > polls_before).await;
-        if !polled {
-            let exited = bot.child.try_wait().ok().flatten();
-            panic!("the bot never polled (exit: {exited:?}); log:\n{}", bot.log_text());
-        }
-        bot
-    }
-
-    fn log_text(&self) -> String {
-        self.log.lock().unwrap_or_else(|e| e.into_inner()).join("\n")
-    }
-
-    fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    fn signal(&self, name: &str) {
-        let pid = self.child.id().expect("the bot is still running").to_string();
-        let status = std::process::Command::new("kill").arg(format!("-{name}")).arg(&pid).status().expect("run kill");
-        assert!(status.success(), "kill -{name} {pid} failed");
-    }
-
-    /// Waits for the process to exit; its exit code, None on timeout or a signal death.
-    async fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
-        let code = match tokio::time::timeout(timeout, self.child.wait()).await {
-            Ok(Ok(status)) => status.code(),
-            _ => None,
-        };
-        // Let the reader collect the rest of stderr (the pipe closes with the process).
-        if let Some(reader) = self.reader.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(5), reader).await;
-        }
-        code
-    }
-
-    /// SIGTERM, then the exit code (None if it did not exit within `timeout`).
-    async fn terminate(&mut self, timeout: Duration) -> Option<i32> {
-        self.signal("TERM");
-        self.wait_exit(timeout).await
-    }
-
-    /// Asserts the log never shows the token nor any of `texts` (what users wrote).
-    fn assert_private(&self, texts: &[&str]) {
-        let log = self.log_text();
-        let lower = log.to_lowercase();
-        assert!(!log.contains(FakeBotApi::TOKEN) && !log.contains("TEST-TOKEN"), "the token is in the log:\n{log}");
-        for text in texts {
-            assert!(!lower.contains(&text.to_lowercase()), "the log contains user text {text:?}:\n{log}");
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The oracle: what the engine says the bot must send
@@ -282,11 +176,11 @@ fn storage_args(storage: &str, throttle: bool) -> Vec<&str> {
 }
 
 /// A fake Bot API and the bot on it, with a fresh SQLite file in the returned folder.
-async fn bot_on_sqlite(throttle: bool) -> (tempfile::TempDir, FakeBotApi, Bot) {
+async fn bot_on_sqlite(throttle: bool) -> (tempfile::TempDir, FakeBotApi, BotProcess) {
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = FakeBotApi::start().await;
     let storage = sqlite_arg(&dir);
-    let bot = Bot::start(&fake, &storage_args(&storage, throttle)).await;
+    let bot = BotProcess::start(&fake, &storage_args(&storage, throttle)).await;
     (dir, fake, bot)
 }
 
@@ -405,7 +299,7 @@ async fn telegram_self_check_to_the_result_and_a_crisis_midway() {
 async fn telegram_deep_links_answer_their_topic() {
     let content = content();
     let fake = FakeBotApi::start().await;
-    let mut bot = Bot::start(&fake, &["--storage", "memory", "--no-throttle"]).await;
+    let mut bot = BotProcess::start(&fake, &["--storage", "memory", "--no-throttle"]).await;
     let ids: Vec<String> = content.topics.iter().map(|t| t.id.clone()).collect();
     assert!(ids.len() >= 20);
     for (i, id) in ids.iter().enumerate() {
@@ -431,7 +325,7 @@ async fn telegram_deep_links_answer_their_topic() {
 async fn telegram_photo_caption_crisis_and_sticker() {
     let content = content();
     let fake = FakeBotApi::start().await;
-    let mut bot = Bot::start(&fake, &["--storage", "memory", "--no-throttle"]).await;
+    let mut bot = BotProcess::start(&fake, &["--storage", "memory", "--no-throttle"]).await;
 
     let mut chat = Chat::new(&fake, 50_001, &content);
     let caption = "took too many klonopin";
@@ -461,7 +355,7 @@ async fn self_check_survives_a_restart(storage: &str, extra: &[&str]) {
     args.extend_from_slice(extra);
     let mut chat = Chat::new(&fake, 60_001, &content);
 
-    let mut bot = Bot::start(&fake, &args).await;
+    let mut bot = BotProcess::start(&fake, &args).await;
     chat.say("/selfcheck").await;
     chat.press("v1:q:0:y").await;
     chat.press("v1:q:1:y").await;
@@ -470,7 +364,7 @@ async fn self_check_survives_a_restart(storage: &str, extra: &[&str]) {
     assert_eq!(bot.terminate(WAIT).await, Some(0), "first run:\n{}", bot.log_text());
     let first_log = bot.log_text();
 
-    let mut bot = Bot::start(&fake, &args).await;
+    let mut bot = BotProcess::start(&fake, &args).await;
     let fifth = chat.press("v1:q:3:y").await;
     assert!(fifth[0].plain.starts_with("Question 5 of 11"), "the state did not survive the restart: {}", fifth[0].plain);
     chat.press("v1:q:4:n").await;
@@ -633,7 +527,7 @@ async fn telegram_webhook_checks_the_secret() {
     let fake = FakeBotApi::start().await;
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let mut bot = Bot::spawn(
+    let mut bot = BotProcess::spawn(
         &fake,
         &["--storage", "memory", "--no-throttle", "--webhook-url", "https://example.invalid/hook", "--listen", &listen],
         &[("KLONOPIN_BOT_WEBHOOK_SECRET", "s3cret")],
@@ -693,8 +587,8 @@ async fn telegram_webhook_checks_the_secret() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn telegram_without_a_token_exits_with_a_hint() {
     let fake = FakeBotApi::start().await;
-    let mut bot = Bot::spawn(&fake, &["--storage", "memory"], &[], &["TELOXIDE_TOKEN"]);
-    let code = bot.wait_exit(WAIT).await;
+    let mut bot = BotProcess::spawn(&fake, &["--storage", "memory"], &[], &["TELOXIDE_TOKEN"]);
+    let code = bot.wait(WAIT).await;
     assert!(matches!(code, Some(c) if c != 0), "exit code {code:?}");
     let log = bot.log_text();
     let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -722,7 +616,7 @@ async fn sigterm_finishes_acknowledged_updates(throttle: bool) {
     let storage = sqlite_arg(&dir);
     let args = storage_args(storage.as_str(), throttle);
     // teloxide's own shutdown steps are logged too, to see where a slow shutdown waits.
-    let mut bot = Bot::start_with_env(&fake, &args, &[("RUST_LOG", "klonopin_bot=debug,teloxide=debug")]).await;
+    let mut bot = BotProcess::start_with_env(&fake, &args, &[("RUST_LOG", "klonopin_bot=debug,teloxide=debug")]).await;
 
     // Stateless commands, one reply each, so the n-th reply of a chat answers its n-th update.
     let reply_to = |command: &str| {
@@ -748,7 +642,7 @@ async fn sigterm_finishes_acknowledged_updates(throttle: bool) {
     bot.signal("TERM");
     push(12, &mut pushed);
     let started = Instant::now();
-    let code = bot.wait_exit(Duration::from_secs(10)).await;
+    let code = bot.wait(Duration::from_secs(10)).await;
     assert_eq!(code, Some(0), "exit within 10 s with 0 (took {:?}):\n{}", started.elapsed(), bot.log_text());
 
     let acknowledged = fake.acknowledged_offset();
@@ -777,7 +671,7 @@ async fn telegram_logs_never_show_what_people_wrote() {
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = FakeBotApi::start().await;
     let storage = sqlite_arg(&dir);
-    let mut bot = Bot::spawn(&fake, &["--storage", &storage, "--no-throttle"], &[("RUST_LOG", "klonopin_bot=trace,teloxide=info,warn")], &[]);
+    let mut bot = BotProcess::spawn(&fake, &["--storage", &storage, "--no-throttle"], &[("RUST_LOG", "klonopin_bot=trace,teloxide=info,warn")], &[]);
     assert!(fake.wait_for_method("getUpdates", 1, WAIT).await >= 1, "{}", bot.log_text());
 
     let secrets = [
@@ -861,7 +755,7 @@ async fn group_answers_only_what_is_addressed_to_it_and_crises(throttle: bool) {
     let content = content();
     let fake = FakeBotApi::start().await;
     let args = storage_args("memory", throttle);
-    let mut bot = Bot::start(&fake, &args).await;
+    let mut bot = BotProcess::start(&fake, &args).await;
 
     for group_id in [-200_001_i64, -1_000_000_200_002] {
         let mut group = Chat::new(&fake, group_id, &content);
