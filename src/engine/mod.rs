@@ -101,12 +101,7 @@ pub struct Turn {
 
 /// Handles one input.
 pub fn step(state: &State, input: &Input, content: &ResponseSet) -> Turn {
-    let mut ctx = Ctx {
-        content,
-        state: state.clone(),
-        turn: Turn { next: Next::Keep(State::default()), messages: Vec::new(), topic: None, crisis: CrisisSet::default(), events: Vec::new() },
-        forget: false,
-    };
+    let mut ctx = Ctx::new(content, state.clone());
     let was_in_self_check = matches!(state.flow, Flow::SelfCheck { .. });
     if matches!(ctx.state.flow, Flow::Audience { .. }) && !matches!(input, Input::Button(_)) {
         // A new message answers the pending "for whom?" question or replaces it.
@@ -148,12 +143,7 @@ pub fn overheard(text: &str, content: &ResponseSet) -> Option<Turn> {
     if kinds.is_empty() {
         return None;
     }
-    let mut ctx = Ctx {
-        content,
-        state: State::default(),
-        turn: Turn { next: Next::Keep(State::default()), messages: Vec::new(), topic: None, crisis: CrisisSet::default(), events: Vec::new() },
-        forget: false,
-    };
+    let mut ctx = Ctx::new(content, State::default());
     ctx.crisis_first(kinds);
     Some(ctx.turn)
 }
@@ -196,7 +186,12 @@ struct Ctx<'c> {
     forget: bool,
 }
 
-impl Ctx<'_> {
+impl<'c> Ctx<'c> {
+    fn new(content: &'c ResponseSet, state: State) -> Ctx<'c> {
+        let turn = Turn { next: Next::Keep(State::default()), messages: Vec::new(), topic: None, crisis: CrisisSet::default(), events: Vec::new() };
+        Ctx { content, state, turn, forget: false }
+    }
+
     fn finish(mut self, was_in_self_check: bool) -> Turn {
         self.close_with_help_now();
         if let Flow::SelfCheck { .. } = self.state.flow {

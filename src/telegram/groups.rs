@@ -55,14 +55,6 @@ impl CrisisCooldown {
         true
     }
 
-    /// Groups currently remembered (for tests of the memory bound).
-    pub fn len(&self) -> usize {
-        self.shown.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.shown.is_empty()
-    }
 }
 
 impl Default for CrisisCooldown {
@@ -116,9 +108,9 @@ mod tests {
         for chat in 0..PRUNE_AT as i64 {
             assert!(c.permit(-chat - 1, wd, t0));
         }
-        assert_eq!(c.len(), PRUNE_AT);
+        assert_eq!(c.shown.len(), PRUNE_AT);
         // Two minutes later every window has expired: the next group prunes them all.
         assert!(c.permit(-999_999, wd, t0 + Duration::from_secs(120)));
-        assert_eq!(c.len(), 1);
+        assert_eq!(c.shown.len(), 1);
     }
 }
