@@ -3,6 +3,7 @@
 pub mod audience;
 pub mod crisis;
 pub mod fuzzy;
+pub mod model;
 pub mod normalize;
 pub mod redact;
 pub mod topics;

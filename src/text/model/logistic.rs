@@ -1,0 +1,214 @@
+//! Logistic regression over [`Features`]: softmax for one label of many, sigmoids for
+//! labels that are each yes or no, trained by plain stochastic gradient descent.
+//!
+//! Hand-written because the input is half dense, half hashed-sparse (65,536 buckets of
+//! which a message touches a few hundred): the linear-model crates take dense matrices,
+//! which would cost gigabytes here or be hundreds of times slower. Training is deterministic:
+//! a fixed seed orders the examples, so the same examples give the same model, bit for bit.
+
+use super::embedding::DIMENSIONS;
+use super::features::{Features, BUCKETS};
+
+/// How a layer is trained.
+#[derive(Clone, Copy, Debug)]
+pub struct Training {
+    pub epochs: usize,
+    /// Learning rate at the start; it decays as 1 / (1 + epoch).
+    pub rate: f32,
+    /// L2 penalty (applied to the weights an example touches).
+    pub l2: f32,
+}
+
+/// Chosen by 5-fold cross-validation on the shipped examples (`klonopin-bot check`): from
+/// 12 epochs at rate 0.5 to 20 at 2.0, crisis recall at 4% false alarms rose from 88% to 91%
+/// and intent accuracy from 73% to 76%; more epochs or a larger dense weight changed little.
+impl Default for Training {
+    fn default() -> Training {
+        Training { epochs: 20, rate: 2.0, l2: 1e-4 }
+    }
+}
+
+/// What the outputs mean.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Link {
+    /// Exactly one output is right: probabilities sum to one.
+    Softmax,
+    /// Each output is its own yes/no.
+    Sigmoid,
+}
+
+/// A linear layer from features to `outputs` scores.
+#[derive(Clone, Debug)]
+pub struct Linear {
+    outputs: usize,
+    link: Link,
+    /// `BUCKETS x outputs`, row-major by bucket.
+    sparse: Vec<f32>,
+    /// `DIMENSIONS x outputs`.
+    dense: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+/// One training example: features and the wanted output per class (0 or 1).
+pub struct Target<'a> {
+    pub features: &'a Features,
+    pub wanted: &'a [f32],
+}
+
+impl Linear {
+    /// Trains a layer. `examples` may be empty: the layer then answers its bias (zeros).
+    pub fn train(outputs: usize, link: Link, examples: &[Target], training: &Training) -> Linear {
+        let mut layer = Linear {
+            outputs,
+            link,
+            sparse: vec![0.0; BUCKETS * outputs],
+            dense: vec![0.0; DIMENSIONS * outputs],
+            bias: vec![0.0; outputs],
+        };
+        let mut order: Vec<usize> = (0..examples.len()).collect();
+        let mut rng = SplitMix(0x6b6c_6f6e_6f70_696e);
+        let mut scores = vec![0.0; outputs];
+        let mut grad = vec![0.0; outputs];
+        for epoch in 0..training.epochs {
+            shuffle(&mut order, &mut rng);
+            let rate = training.rate / (1.0 + epoch as f32);
+            let keep = 1.0 - rate * training.l2;
+            for &i in &order {
+                let example = &examples[i];
+                layer.probabilities_into(example.features, &mut scores);
+                for ((g, p), y) in grad.iter_mut().zip(&scores).zip(example.wanted) {
+                    *g = rate * (p - y);
+                }
+                for &(bucket, value) in &example.features.sparse {
+                    let row = &mut layer.sparse[bucket as usize * outputs..][..outputs];
+                    for (w, g) in row.iter_mut().zip(&grad) {
+                        *w = *w * keep - g * value;
+                    }
+                }
+                for (d, &value) in example.features.dense.iter().enumerate() {
+                    let row = &mut layer.dense[d * outputs..][..outputs];
+                    for (w, g) in row.iter_mut().zip(&grad) {
+                        *w = *w * keep - g * value;
+                    }
+                }
+                for (b, g) in layer.bias.iter_mut().zip(&grad) {
+                    *b -= g;
+                }
+            }
+        }
+        layer
+    }
+
+    pub fn outputs(&self) -> usize {
+        self.outputs
+    }
+
+    /// Probabilities per output (softmax or sigmoid, by the layer's link).
+    pub fn probabilities(&self, features: &Features) -> Vec<f32> {
+        let mut out = vec![0.0; self.outputs];
+        self.probabilities_into(features, &mut out);
+        out
+    }
+
+    fn probabilities_into(&self, features: &Features, out: &mut [f32]) {
+        let k = self.outputs;
+        out.copy_from_slice(&self.bias);
+        for &(bucket, value) in &features.sparse {
+            let row = &self.sparse[bucket as usize * k..][..k];
+            for (o, w) in out.iter_mut().zip(row) {
+                *o += w * value;
+            }
+        }
+        for (d, &value) in features.dense.iter().enumerate() {
+            if value == 0.0 {
+                continue;
+            }
+            let row = &self.dense[d * k..][..k];
+            for (o, w) in out.iter_mut().zip(row) {
+                *o += w * value;
+            }
+        }
+        match self.link {
+            Link::Sigmoid => {
+                for o in out.iter_mut() {
+                    *o = 1.0 / (1.0 + (-*o).exp());
+                }
+            }
+            Link::Softmax => {
+                let max = out.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let mut sum = 0.0;
+                for o in out.iter_mut() {
+                    *o = (*o - max).exp();
+                    sum += *o;
+                }
+                for o in out.iter_mut() {
+                    *o /= sum;
+                }
+            }
+        }
+    }
+}
+
+/// A small, fixed pseudo-random sequence (SplitMix64): the same order on every machine.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+/// Fisher-Yates.
+fn shuffle(items: &mut [usize], rng: &mut SplitMix) {
+    for i in (1..items.len()).rev() {
+        let j = (rng.next() % (i as u64 + 1)) as usize;
+        items.swap(i, j);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::features::extract;
+    use super::*;
+
+    fn toy() -> (Vec<Features>, Vec<Vec<f32>>) {
+        let texts = [
+            ("my cat is fluffy", 0), ("the cat sleeps all day", 0), ("a cat on the sofa", 0),
+            ("my dog barks", 1), ("the dog wants a walk", 1), ("a dog in the park", 1),
+        ];
+        let features = texts.iter().map(|(t, _)| extract(t)).collect();
+        let wanted = texts.iter().map(|(_, c)| if *c == 0 { vec![1.0, 0.0] } else { vec![0.0, 1.0] }).collect();
+        (features, wanted)
+    }
+
+    #[test]
+    fn softmax_learns_a_separable_toy_problem_and_sums_to_one() {
+        let (features, wanted) = toy();
+        let targets: Vec<Target> = features.iter().zip(&wanted).map(|(f, w)| Target { features: f, wanted: w }).collect();
+        let layer = Linear::train(2, Link::Softmax, &targets, &Training::default());
+        let cat = layer.probabilities(&extract("is that cat yours"));
+        let dog = layer.probabilities(&extract("whose dog is that"));
+        assert!(cat[0] > 0.6 && dog[1] > 0.6, "{cat:?} {dog:?}");
+        assert!((cat.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn training_is_deterministic() {
+        let (features, wanted) = toy();
+        let targets: Vec<Target> = features.iter().zip(&wanted).map(|(f, w)| Target { features: f, wanted: w }).collect();
+        let a = Linear::train(2, Link::Sigmoid, &targets, &Training::default());
+        let b = Linear::train(2, Link::Sigmoid, &targets, &Training::default());
+        let probe = extract("a cat and a dog");
+        assert_eq!(a.probabilities(&probe), b.probabilities(&probe));
+    }
+
+    #[test]
+    fn an_untrained_layer_is_undecided() {
+        let layer = Linear::train(3, Link::Sigmoid, &[], &Training::default());
+        assert_eq!(layer.probabilities(&extract("anything")), vec![0.5, 0.5, 0.5]);
+    }
+}
