@@ -154,6 +154,9 @@ fn check(dir: &Path, format: Format) -> ExitCode {
             for w in &warnings {
                 writeln!(out, "{w}")?;
             }
+            if let Some(model) = set.and_then(|s| s.classifier.as_deref().map(|c| (c, s))) {
+                write!(out, "{}", crate::text::model::report::report(model.0.training_set(), &model.1.bot.thresholds))?;
+            }
             match set {
                 Some(set) => writeln!(out, "ok: {} topics, content version {}, {} warning(s)", set.topics.len(), set.version, warnings.len()),
                 None => writeln!(out, "{} error(s), {} warning(s)", errors.len(), warnings.len()),
@@ -179,17 +182,45 @@ fn explain(loaded: &Loaded, message: &str) {
         println!("crisis: {} ({})", hit.kind.name(), hit.rule);
     }
     let scores = set.matcher.scores(&normalized);
-    println!("topics (score, answer at {:.2}, suggest at {:.2}):", crate::text::topics::ANSWER_THRESHOLD, crate::text::topics::SUGGEST_THRESHOLD);
-    for s in scores.iter().take(5) {
+    println!("term matcher (score, answer at {:.2}, suggest at {:.2}):", crate::text::topics::ANSWER_THRESHOLD, crate::text::topics::SUGGEST_THRESHOLD);
+    for s in scores.iter().take(3) {
         println!("  {:.3}  {}", s.score, set.topics[s.topic].id);
     }
-    let outcome = match set.matcher.classify(&normalized) {
-        crate::text::topics::MatchOutcome::Answer(i) => format!("answer \"{}\"", set.topics[i].id),
-        crate::text::topics::MatchOutcome::DidYouMean(picks) => {
+    let reading = crate::engine::reading::read(&normalized, set);
+    if let (Some(model), Some(s)) = (set.classifier.as_deref(), &reading.scores) {
+        let t = &set.bot.thresholds;
+        println!("model: crisis {:.3} (guidance at {:.2}, check-in at {:.2})", s.crisis, t.crisis, t.check_in);
+        for (kind, p) in &s.kinds {
+            println!("  {:.3}  {} (shown at {:.2})", p, kind.name(), t.kind);
+        }
+        println!("model intents (answer at {:.2}, suggest at {:.2}):", t.answer, t.suggest);
+        for (i, p) in s.intents.iter().take(5) {
+            println!("  {:.3}  {}", p, model.intents()[*i]);
+        }
+        println!("nearest training examples:");
+        for (similarity, e) in model.nearest(&normalized, 5) {
+            let label = match (e.intent, e.crisis.map(|k| k.set())) {
+                (Some(i), _) => model.intents()[i].clone(),
+                (None, Some(kinds)) if kinds.is_empty() => "not-crisis".to_owned(),
+                (None, Some(kinds)) => format!("crisis: {}", kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ")),
+                (None, None) => "-".to_owned(),
+            };
+            println!("  {similarity:.3}  [{label}] {}", e.text);
+        }
+    }
+    let kinds: Vec<&str> = reading.crisis.iter().map(|k| k.name()).collect();
+    let first = if kinds.is_empty() { String::new() } else { format!("crisis guidance ({}), then ", kinds.join(", ")) };
+    let check = if reading.check_in { "the check-in question, then " } else { "" };
+    let route = match &reading.route {
+        crate::engine::reading::Route::Topic(i) => format!("answer \"{}\"", set.topics[*i].id),
+        crate::engine::reading::Route::DidYouMean(picks) => {
             let ids: Vec<&str> = picks.iter().map(|i| set.topics[*i].id.as_str()).collect();
             format!("did you mean: {}", ids.join(", "))
         }
-        crate::text::topics::MatchOutcome::NoMatch => "no match: fallback and menu".to_owned(),
+        crate::engine::reading::Route::SmallTalk(name) => format!("small talk \"{name}\""),
+        crate::engine::reading::Route::NoMatch if !reading.crisis.is_empty() => "nothing else (the guidance is the answer)".to_owned(),
+        crate::engine::reading::Route::NoMatch => "no match: fallback and menu".to_owned(),
     };
+    let outcome = format!("{first}{check}{route}");
     println!("outcome: {outcome}");
 }

@@ -90,6 +90,7 @@ struct JsonReply<'a> {
     messages: Vec<JsonMessage<'a>>,
     topic: Option<&'a str>,
     crisis: Vec<&'static str>,
+    check_in: bool,
     state: &'a State,
 }
 
@@ -117,6 +118,7 @@ pub fn ask(content: &ResponseSet, json: bool, input: impl BufRead, mut out: impl
                     .collect(),
                 topic: turn.topic.as_deref(),
                 crisis: turn.crisis.iter().map(|k| k.name()).collect(),
+                check_in: turn.check_in,
                 state: &session.state,
             };
             let text = serde_json::to_string(&reply).map_err(io::Error::other)?;

@@ -51,6 +51,29 @@ pub struct BotFile {
     pub button_selfcheck: Text,
     pub sources_heading: Text,
     pub commands: Commands,
+    /// The calm question asked when a message may describe a crisis (the model's check-in band).
+    #[serde(default)]
+    pub check_in: Option<Text>,
+    #[serde(default)]
+    pub button_check_in_yes: Option<Text>,
+    #[serde(default)]
+    pub button_check_in_no: Option<Text>,
+    /// Replies to small talk, by intent name (`examples/smalltalk/<name>.txt`).
+    #[serde(default)]
+    pub smalltalk: std::collections::BTreeMap<String, Text>,
+    /// The classifier's thresholds.
+    #[serde(default)]
+    pub model: Option<ModelFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelFile {
+    pub crisis: Spanned<f32>,
+    pub check_in: Spanned<f32>,
+    pub kind: Spanned<f32>,
+    pub answer: Spanned<f32>,
+    pub suggest: Spanned<f32>,
 }
 
 #[derive(Deserialize)]

@@ -5,6 +5,7 @@
 //! of `responses/` compiled into the binary, so the bot runs with no files beside it.
 
 pub mod diagnostic;
+pub mod examples;
 mod files;
 pub mod model;
 pub mod render;
@@ -20,6 +21,7 @@ use diagnostic::Positions;
 use files::{BotFile, CrisisFile, SelfCheckFile, Text, TopicFile};
 use crate::engine::Action;
 use crate::text::crisis::CrisisKind;
+use crate::text::model::{Classifier, Thresholds};
 use crate::text::topics::{MatchOutcome, TopicMatcher, TopicPhrases};
 
 /// Telegram's limit for one message, in UTF-16 code units.
@@ -249,6 +251,7 @@ impl Checker {
                 "crisis.toml" => crisis = Some((file, self.parse::<CrisisFile>(&at, &file.text))),
                 "selfcheck.toml" => selfcheck = Some((file, self.parse::<SelfCheckFile>(&at, &file.text))),
                 "README.md" => {}
+                rel if examples::is_example_file(rel) => {}
                 rel if rel.starts_with("topics/") && rel.ends_with(".toml") && !rel["topics/".len()..].contains('/') => {
                     topic_files.push((file, self.parse::<TopicFile>(&at, &file.text)));
                 }
@@ -317,7 +320,23 @@ impl Checker {
             .collect();
         let matcher = TopicMatcher::build(&phrases);
         self.check_reachable(files, &topics, &matcher);
-        Some(ResponseSet { version: version_of(files), bot, crisis, selfcheck, topics, matcher, by_id })
+        let (classifier, intents) = self.classifier(files, &topics, &bot);
+        Some(ResponseSet { version: version_of(files), bot, crisis, selfcheck, topics, matcher, classifier, intents, by_id })
+    }
+
+    /// Collects `examples/` and trains the classifier on them (none without examples).
+    fn classifier(&mut self, files: &[SourceFile], topics: &[Topic], bot: &BotTexts) -> (Option<std::sync::Arc<Classifier>>, Vec<IntentTarget>) {
+        if !files.iter().any(|f| examples::is_example_file(&f.relative)) {
+            return (None, Vec::new());
+        }
+        let infos: Vec<examples::TopicInfo> = topics
+            .iter()
+            .map(|t| examples::TopicInfo { id: &t.id, crisis: t.crisis, phrasings: &t.phrasings, keywords: &t.keywords })
+            .collect();
+        let smalltalk: Vec<String> = bot.smalltalk.iter().map(|(name, _)| name.clone()).collect();
+        let (set, targets, diags) = examples::collect(files, &infos, &smalltalk);
+        self.diags.extend(diags);
+        (Some(Classifier::train(&set)), targets)
     }
 
     fn check_answer_length(&mut self, at: &At, answer: &Rich, field: &str) {
@@ -459,7 +478,52 @@ impl Checker {
             button_selfcheck: self.label(&at, &b.button_selfcheck, "button_selfcheck", 60),
             sources_heading: self.label(&at, &b.sources_heading, "sources_heading", 60),
             commands,
+            check_in: self.check_in(&at, b),
+            smalltalk: b.smalltalk.iter().map(|(name, text)| (name.clone(), self.rich(&at, text, &format!("smalltalk.{name}")))).collect(),
+            thresholds: self.thresholds(&at, b.model.as_ref()),
         }
+    }
+
+    fn check_in(&mut self, at: &At, b: &BotFile) -> Option<CheckIn> {
+        match (&b.check_in, &b.button_check_in_yes, &b.button_check_in_no) {
+            (None, None, None) => None,
+            (Some(q), Some(yes), Some(no)) => Some(CheckIn {
+                question: self.rich(at, q, "check_in"),
+                yes: self.label(at, yes, "button_check_in_yes", 60),
+                no: self.label(at, no, "button_check_in_no", 60),
+            }),
+            (q, yes, no) => {
+                let offset = q.as_ref().or(yes.as_ref()).or(no.as_ref()).map_or(0, |t| t.span().start);
+                self.error(at, offset, "check_in, button_check_in_yes and button_check_in_no go together: set all three or none");
+                None
+            }
+        }
+    }
+
+    /// `[model]`: every threshold a probability, the bands in order.
+    fn thresholds(&mut self, at: &At, m: Option<&files::ModelFile>) -> Thresholds {
+        let Some(m) = m else { return Thresholds::default() };
+        let get = |this: &mut Self, v: &toml::Spanned<f32>, name: &str| {
+            let x = *v.get_ref();
+            if !(0.0..=1.0).contains(&x) {
+                this.error(at, v.span().start, format!("model.{name} is {x}: a threshold is a probability between 0 and 1"));
+            }
+            x
+        };
+        let t = Thresholds {
+            crisis: get(self, &m.crisis, "crisis"),
+            check_in: get(self, &m.check_in, "check_in"),
+            kind: get(self, &m.kind, "kind"),
+            answer: get(self, &m.answer, "answer"),
+            suggest: get(self, &m.suggest, "suggest"),
+        };
+        if t.check_in > t.crisis {
+            self.error(at, m.check_in.span().start, "model.check_in must not be above model.crisis: the check-in band lies below the crisis threshold");
+        }
+        if t.suggest > t.answer {
+            self.error(at, m.suggest.span().start, "model.suggest must not be above model.answer");
+        }
+        t
     }
 
     /// `help_now` closes most replies, so it must carry the lines that matter most.

@@ -3,7 +3,11 @@
 use std::collections::HashMap;
 
 use super::render::Rich;
+use std::sync::Arc;
+
+pub use super::examples::IntentTarget;
 use crate::text::crisis::CrisisKind;
+use crate::text::model::{Classifier, Thresholds};
 use crate::text::topics::TopicMatcher;
 
 /// Everything the bot says, validated. Built by [`super::load`]; never changed afterwards
@@ -16,6 +20,11 @@ pub struct ResponseSet {
     pub selfcheck: SelfCheck,
     pub topics: Vec<Topic>,
     pub matcher: TopicMatcher,
+    /// The classifier trained on `examples/`; `None` when the folder has no examples (the
+    /// phrase rules and the term matcher then decide alone).
+    pub classifier: Option<Arc<Classifier>>,
+    /// What each of the classifier's intents leads to.
+    pub intents: Vec<IntentTarget>,
     pub(crate) by_id: HashMap<String, usize>,
 }
 
@@ -51,6 +60,18 @@ pub struct BotTexts {
     pub sources_heading: String,
     /// Command name and its one-line description, for Telegram's command menu.
     pub commands: Vec<(String, String)>,
+    /// The check-in question and its two buttons (help now, just a question), if set.
+    pub check_in: Option<CheckIn>,
+    /// Small-talk replies, by intent name.
+    pub smalltalk: Vec<(String, Rich)>,
+    pub thresholds: Thresholds,
+}
+
+/// "Are you or someone with you in danger right now?" and its buttons.
+pub struct CheckIn {
+    pub question: Rich,
+    pub yes: String,
+    pub no: String,
 }
 
 /// The crisis guidance (`crisis.toml`).

@@ -16,6 +16,7 @@
 //! `step` cannot fail: unknown buttons, stale flows and removed topics lead to the menu.
 
 mod action;
+pub mod reading;
 mod state;
 
 pub use action::Action;
@@ -23,9 +24,9 @@ pub use state::{Flow, State};
 
 use crate::content::{crisis_page, ResponseSet, Rich, Topic, SELF_CHECK_QUESTIONS};
 use crate::text::audience::{audience_cue, Audience};
-use crate::text::crisis::{CrisisDetector, CrisisKind, CrisisSet};
+use crate::text::crisis::{CrisisKind, CrisisSet};
 use crate::text::normalize::normalize;
-use crate::text::topics::MatchOutcome;
+use reading::{crisis_of, read, Route};
 
 /// What a person sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,6 +97,8 @@ pub struct Turn {
     pub topic: Option<String>,
     /// Every crisis kind whose guidance this turn shows.
     pub crisis: CrisisSet,
+    /// Whether the turn opens with the check-in question.
+    pub check_in: bool,
     pub events: Vec<Event>,
 }
 
@@ -109,7 +112,7 @@ pub fn step(state: &State, input: &Input, content: &ResponseSet) -> Turn {
             if let Input::Text(text) = input {
                 let normalized = normalize(text);
                 // A crisis is never taken as an answer: it goes through the crisis rule below.
-                let calm = CrisisDetector::get().detect(&normalized).is_empty();
+                let calm = crisis_of(&normalized, content).is_empty();
                 if let Some(audience) = audience_reply(&normalized).filter(|_| calm) {
                     ctx.state.audience = Some(audience);
                     ctx.topic_by_id(&topic);
@@ -139,7 +142,7 @@ pub fn step(state: &State, input: &Input, content: &ResponseSet) -> Turn {
 /// unasked only when someone may be in danger. No state is involved; the turn's `next` is
 /// the start state and a caller stores nothing for it.
 pub fn overheard(text: &str, content: &ResponseSet) -> Option<Turn> {
-    let kinds = CrisisDetector::get().detect(&normalize(text));
+    let kinds = crisis_of(&normalize(text), content);
     if kinds.is_empty() {
         return None;
     }
@@ -188,7 +191,7 @@ struct Ctx<'c> {
 
 impl<'c> Ctx<'c> {
     fn new(content: &'c ResponseSet, state: State) -> Ctx<'c> {
-        let turn = Turn { next: Next::Keep(State::default()), messages: Vec::new(), topic: None, crisis: CrisisSet::default(), events: Vec::new() };
+        let turn = Turn { next: Next::Keep(State::default()), messages: Vec::new(), topic: None, crisis: CrisisSet::default(), check_in: false, events: Vec::new() };
         Ctx { content, state, turn, forget: false }
     }
 
@@ -276,6 +279,17 @@ impl<'c> Ctx<'c> {
         self.mark_crisis(kinds);
     }
 
+    /// The calm question for a message that may describe a crisis: help now, or the answer.
+    fn check_in(&mut self) {
+        let Some(check_in) = &self.content.bot.check_in else { return };
+        let buttons = vec![vec![
+            Button { label: check_in.yes.clone(), action: Action::Crisis },
+            Button { label: check_in.no.clone(), action: Action::Menu },
+        ]];
+        self.send(check_in.question.clone(), buttons);
+        self.turn.check_in = true;
+    }
+
     fn mark_crisis(&mut self, kinds: CrisisSet) {
         for kind in kinds.iter() {
             if !self.turn.crisis.contains(kind) {
@@ -287,8 +301,12 @@ impl<'c> Ctx<'c> {
 
     fn on_text(&mut self, text: &str) {
         let normalized = normalize(text);
-        let kinds = CrisisDetector::get().detect(&normalized);
+        let reading = read(&normalized, self.content);
+        let kinds = reading.crisis;
         self.crisis_first(kinds);
+        if reading.check_in {
+            self.check_in();
+        }
         if let Flow::SelfCheck { next, .. } = self.state.flow {
             if let Some(yes) = yes_no(&normalized) {
                 self.answer_self_check(next, yes);
@@ -298,22 +316,34 @@ impl<'c> Ctx<'c> {
         if let Some(cue) = audience_cue(&normalized) {
             self.state.audience = Some(cue);
         }
-        match self.content.matcher.classify(&normalized) {
-            MatchOutcome::Answer(index) => self.topic(&self.content.topics[index]),
-            MatchOutcome::DidYouMean(picks) => {
+        match reading.route {
+            // The check-in question is the reply: a greeting or a fallback under it would
+            // read as if the bot had not listened.
+            Route::SmallTalk(_) | Route::NoMatch if reading.check_in => {}
+            Route::Topic(index) => self.topic(&self.content.topics[index]),
+            Route::SmallTalk(name) => {
+                let reply = self.content.bot.smalltalk.iter().find(|(n, _)| *n == name).map(|(_, r)| r.clone());
+                match reply {
+                    Some(text) if kinds.is_empty() => self.menu_with(text),
+                    // Guidance is already shown; "thanks" after it needs no menu of its own.
+                    Some(text) => self.send(text, vec![self.menu_button()]),
+                    None => self.menu(),
+                }
+            }
+            Route::DidYouMean(picks) => {
                 let ids: Vec<String> = picks.iter().map(|i| self.content.topics[*i].id.clone()).collect();
                 let mut buttons = self.topic_buttons(&ids);
                 buttons.push(self.menu_button());
                 self.send(self.content.bot.did_you_mean.clone(), buttons);
                 self.turn.events.push(Event::DidYouMean);
             }
-            MatchOutcome::NoMatch if kinds.is_empty() => {
+            Route::NoMatch if kinds.is_empty() => {
                 let text = self.content.bot.fallback.clone();
                 self.menu_with(text);
                 self.turn.events.push(Event::Fallback);
             }
             // The crisis guidance already answers the message.
-            MatchOutcome::NoMatch => {}
+            Route::NoMatch => {}
         }
     }
 
@@ -327,7 +357,7 @@ impl<'c> Ctx<'c> {
         };
         // Deep-link payloads use hyphens and underscores for spaces.
         let payload_text = payload.replace(['-', '_'], " ");
-        let kinds = CrisisDetector::get().detect(&normalize(&payload_text));
+        let kinds = crisis_of(&normalize(&payload_text), self.content);
         self.crisis_first(kinds);
         let bot = &self.content.bot;
         match command {

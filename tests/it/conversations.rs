@@ -148,7 +148,9 @@ fn free_text_typos_slang_and_look_alike_names() {
 fn withdrawal_and_overdose_get_crisis_guidance_first() {
     check("crisis", &[
         (Say("I stopped taking my klonopin 3 days ago and I'm shaking"), &[Crisis(&["withdrawal"]), FirstLine("911"), Says(SAMHSA)]),
-        (Say("my son took a whole bottle of pins and won't wake up"), &[Crisis(&["overdose"]), FirstLine("911"), Says(POISON), Says(SAMHSA)]),
+        // A whole bottle may have been on purpose: the classifier adds the self-harm block,
+        // after the overdose block (911 still first).
+        (Say("my son took a whole bottle of pins and won't wake up"), &[Crisis(&["overdose", "self-harm"]), FirstLine("911"), Says(POISON), Says(SAMHSA)]),
         (Say("withdrawl"), &[Crisis(&["withdrawal"]), Says(SAMHSA)]),
         (Say("i think she OD'd"), &[Crisis(&["overdose"]), FirstLine("911")]),
         (Say("sobredosis de clonazepam"), &[Crisis(&["overdose"]), FirstLine("911")]),

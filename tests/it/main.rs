@@ -10,3 +10,4 @@ mod storage;
 mod support;
 mod telegram;
 mod topics;
+mod understanding;

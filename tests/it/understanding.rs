@@ -1,0 +1,281 @@
+//! The classifier and the rules together, measured the way a person meets them: through
+//! `engine::step` from a fresh chat, on every labelled set.
+//!
+//! Sets, and what each may be used for (see tests/data/README.md):
+//! - training data lives in `responses/examples/` (cross-validated by `klonopin-bot check`);
+//! - development sets, used to write rules (and, for the crisis sets, now also training
+//!   examples): `positive.tsv`, `benign.tsv`, `second-*.tsv`, and `routing.tsv`;
+//! - hold-outs, never used for training, rules, thresholds or design: `holdout-*.tsv`,
+//!   `holdout-b-*.tsv` and `routing-holdout.tsv`.
+//!
+//! Figures are printed (`--nocapture`) and recorded in the README; the floors asserted are
+//! the targets or today's measure, whichever is lower, so that a regression fails.
+
+use klonopin_bot::content::{load_embedded, ResponseSet};
+use klonopin_bot::engine::{step, Action, Input, State};
+use klonopin_bot::text::crisis::CrisisKind;
+
+fn content() -> ResponseSet {
+    match load_embedded() {
+        Ok(l) => l.set,
+        Err(d) => panic!("{d:#?}"),
+    }
+}
+
+struct Case {
+    kinds: Vec<CrisisKind>,
+    explicit: bool,
+    text: String,
+}
+
+fn read_crisis(name: &str) -> Vec<Case> {
+    let path = format!("{}/tests/data/crisis/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|line| {
+            let mut f = line.splitn(3, '\t');
+            let (kinds, class, text) = (f.next().unwrap(), f.next().unwrap_or(""), f.next().unwrap_or(""));
+            let kinds = if kinds == "-" { Vec::new() } else { kinds.split(',').filter_map(|k| CrisisKind::from_name(k.trim())).collect() };
+            Case { kinds, explicit: class == "explicit", text: text.to_owned() }
+        })
+        .collect()
+}
+
+fn pct(n: usize, d: usize) -> f64 {
+    if d == 0 { 100.0 } else { 100.0 * n as f64 / d as f64 }
+}
+
+/// Crisis figures for one positive and one benign file, through the engine.
+#[derive(Debug)]
+pub struct CrisisFigures {
+    pub recall: f64,
+    pub self_harm: f64,
+    pub false_alarms: f64,
+    pub guided_or_checked: f64,
+    pub benign_checked: f64,
+    pub explicit_missed: usize,
+}
+
+/// Whether the classifier never trained on this text (a hold-out line that repeats a
+/// phrasing says nothing about unseen messages, so the figures leave it out).
+fn unseen(set: &ResponseSet, text: &str) -> bool {
+    use klonopin_bot::text::normalize::normalize;
+    let n = normalize(text);
+    set.classifier.as_deref().is_none_or(|m| !m.training_set().examples.iter().any(|e| e.text == n))
+}
+
+pub fn crisis_figures(set: &ResponseSet, positive: &str, benign: &str) -> CrisisFigures {
+    let all_pos = read_crisis(positive);
+    let all_neg = read_crisis(benign);
+    let pos: Vec<&Case> = all_pos.iter().filter(|c| unseen(set, &c.text)).collect();
+    let neg: Vec<&Case> = all_neg.iter().filter(|c| unseen(set, &c.text)).collect();
+    let (mut hit, mut either, mut explicit_missed) = (0, 0, 0);
+    let mut kinds = [(0usize, 0usize); 3];
+    for case in pos.iter().copied() {
+        let turn = step(&State::default(), &Input::from_text(&case.text), set);
+        if !turn.crisis.is_empty() {
+            hit += 1;
+        } else if case.explicit && case.kinds.iter().any(|k| *k != CrisisKind::SelfHarm) {
+            explicit_missed += 1;
+        }
+        if !turn.crisis.is_empty() || turn.check_in {
+            either += 1;
+        }
+        for k in &case.kinds {
+            kinds[*k as usize].1 += 1;
+            if !turn.crisis.is_empty() {
+                kinds[*k as usize].0 += 1;
+            }
+        }
+    }
+    let (mut alarms, mut checked) = (0, 0);
+    for case in neg.iter().copied() {
+        let turn = step(&State::default(), &Input::from_text(&case.text), set);
+        if !turn.crisis.is_empty() {
+            alarms += 1;
+        }
+        if !turn.crisis.is_empty() || turn.check_in {
+            checked += 1;
+        }
+    }
+    let f = CrisisFigures {
+        recall: pct(hit, pos.len()),
+        self_harm: pct(kinds[CrisisKind::SelfHarm as usize].0, kinds[CrisisKind::SelfHarm as usize].1),
+        false_alarms: pct(alarms, neg.len()),
+        guided_or_checked: pct(either, pos.len()),
+        benign_checked: pct(checked, neg.len()),
+        explicit_missed,
+    };
+    let k = |kind: CrisisKind| pct(kinds[kind as usize].0, kinds[kind as usize].1);
+    println!(
+        "{positive} ({} unseen of {}) + {benign} ({} of {}): crisis guidance {:.1}% (overdose {:.1}%, withdrawal {:.1}%, self-harm {:.1}%), guidance or check-in {:.1}%; benign: crisis {:.1}%, crisis or check-in {:.1}%; explicit missed {}",
+        pos.len(), all_pos.len(), neg.len(), all_neg.len(), f.recall, k(CrisisKind::Overdose), k(CrisisKind::Withdrawal), f.self_harm, f.guided_or_checked, f.false_alarms, f.benign_checked, f.explicit_missed
+    );
+    f
+}
+
+/// Routing figures: answered with the right topic (or reply), and reachable in one tap.
+pub fn routing_figures(set: &ResponseSet, file: &str) -> (f64, f64, usize) {
+    let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
+    let data = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let (mut total, mut direct, mut offered, mut seen) = (0, 0, 0, 0);
+    for line in data.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+        let Some((want, question)) = line.split_once('\t') else { panic!("{file}: no tab in {line:?}") };
+        if !unseen(set, question) {
+            seen += 1;
+            continue;
+        }
+        total += 1;
+        let turn = step(&State::default(), &Input::Text(question), set);
+        if let Some(name) = want.strip_prefix("smalltalk-") {
+            let reply = set.bot.smalltalk.iter().find(|(n, _)| n == name).map(|(_, r)| r.plain.clone());
+            if reply.is_some_and(|r| turn.messages.iter().any(|m| m.text.plain.starts_with(r.trim()))) {
+                direct += 1;
+            }
+            continue;
+        }
+        assert!(set.topic(want).is_some(), "{file}: unknown topic {want}");
+        let actions: Vec<Action> = turn.messages.iter().flat_map(|m| m.buttons.iter().flatten()).map(|b| b.action.clone()).collect();
+        let asked_for_whom = actions.iter().any(|a| matches!(a, Action::Audience(_, id) if id == want));
+        if turn.topic.as_deref() == Some(want) || asked_for_whom {
+            direct += 1;
+        } else if turn.topic.is_none() && actions.contains(&Action::Topic(want.to_owned())) {
+            offered += 1;
+        }
+    }
+    let (d, r) = (pct(direct, total), pct(direct + offered, total));
+    println!("{file}: {total} questions ({seen} more repeat a training phrasing: left out), right answer {d:.1}%, reachable in one tap {r:.1}%");
+    (d, r, total)
+}
+
+/// The hold-outs, first measured on 2026-12-01 with the classifier as shipped then (never
+/// used to train it, write rules, pick thresholds or compare designs). The floors are that
+/// day's figures, so a regression fails; the README gives them beside the targets.
+#[test]
+fn understanding_on_the_hold_outs() {
+    let set = content();
+    assert!(set.classifier.is_some(), "the shipped content trains a classifier");
+    let a = crisis_figures(&set, "holdout-positive.tsv", "holdout-benign.tsv");
+    let b = crisis_figures(&set, "holdout-b-positive.tsv", "holdout-b-benign.tsv");
+    for f in [&a, &b] {
+        assert_eq!(f.explicit_missed, 0, "every explicit overdose/withdrawal mention gets guidance: {f:?}");
+    }
+    // Measured: A 93.3% (self-harm 84.5%), 94.7% with check-ins, false alarms 23.3%;
+    //           B 95.5% (self-harm 87.9%), 98.1% with check-ins, false alarms 32.7%.
+    assert!(a.recall >= 93.0 && a.self_harm >= 84.0 && a.guided_or_checked >= 94.0, "{a:?}");
+    assert!(b.recall >= 95.0 && b.self_harm >= 87.0 && b.guided_or_checked >= 98.0, "{b:?}");
+    assert!(a.false_alarms <= 24.0 && b.false_alarms <= 33.0, "false alarms rose: {a:?} {b:?}");
+    // Measured: 88.3% right, 92.5% in one tap.
+    let (direct, reach, total) = routing_figures(&set, "routing-holdout.tsv");
+    assert!(total >= 200, "the routing hold-out needs 200+ unseen questions");
+    assert!(direct >= 88.0 && reach >= 92.0, "routing hold-out fell: {direct:.1}% / {reach:.1}%");
+}
+
+/// routing.tsv is a development set (the term weights and phrasings were tuned on it).
+#[test]
+fn routing_on_the_development_set() {
+    let (direct, reach, _) = routing_figures(&content(), "routing.tsv");
+    assert!(direct >= 90.0 && reach >= 92.0, "{direct:.1}% / {reach:.1}%");
+}
+
+/// The classifier alone (no rules) on the rules' development sets, across crisis
+/// thresholds. Those sets are training examples now, so this shows fit, not generalisation;
+/// it is kept for comparing designs on a copy of the content without them. Never run it on a
+/// hold-out.
+#[test]
+#[ignore = "a report for developers: cargo test --test it sweep -- --ignored --nocapture"]
+fn sweep_the_classifier_alone_on_the_development_sets() {
+    use klonopin_bot::text::normalize::normalize;
+    let set = content();
+    let model = set.classifier.as_deref().expect("classifier");
+    for (p, b) in [("positive.tsv", "benign.tsv"), ("second-positive.tsv", "second-benign.tsv")] {
+        let pos: Vec<f32> = read_crisis(p).iter().map(|c| model.scores(&normalize(&c.text)).crisis).collect();
+        let sh: Vec<f32> = read_crisis(p).iter().filter(|c| c.kinds.contains(&CrisisKind::SelfHarm)).map(|c| model.scores(&normalize(&c.text)).crisis).collect();
+        let neg: Vec<f32> = read_crisis(b).iter().map(|c| model.scores(&normalize(&c.text)).crisis).collect();
+        for t in [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8] {
+            let r = pos.iter().filter(|x| **x >= t).count();
+            let s = sh.iter().filter(|x| **x >= t).count();
+            let f = neg.iter().filter(|x| **x >= t).count();
+            println!("{p}: t={t:.1} recall {:.1}% self-harm {:.1}% false alarms {:.1}%", pct(r, pos.len()), pct(s, sh.len()), pct(f, neg.len()));
+        }
+    }
+}
+
+/// A hold-out measures messages the model never saw: no training example may repeat one.
+#[test]
+fn no_training_example_repeats_a_hold_out_message() {
+    use klonopin_bot::text::normalize::normalize;
+    let set = content();
+    let model = set.classifier.as_deref().expect("classifier");
+    let training: std::collections::HashSet<&str> = model.training_set().examples.iter().map(|e| e.text.as_str()).collect();
+    // Topic phrasings and keywords came first, and hold-out writers hit the obvious questions
+    // ("is klonopin addictive") too: those lines are left out of the figures (see
+    // `unseen`), not out of the phrasings. Example files must not repeat a hold-out.
+    let phrasings: std::collections::HashSet<String> = set.topics.iter().flat_map(|t| t.phrasings.iter().chain(&t.keywords)).map(|p| normalize(p)).collect();
+    let mut repeated = Vec::new();
+    for file in ["crisis/holdout-positive.tsv", "crisis/holdout-benign.tsv", "crisis/holdout-b-positive.tsv", "crisis/holdout-b-benign.tsv", "routing-holdout.tsv"] {
+        let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
+        for (i, line) in std::fs::read_to_string(&path).expect("hold-out").lines().enumerate() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let text = line.rsplit('\t').next().unwrap_or(line);
+            let n = normalize(text);
+            if training.contains(n.as_str()) && !phrasings.contains(&n) {
+                repeated.push(format!("{file}:{}: {text}", i + 1));
+            }
+        }
+    }
+    assert!(repeated.is_empty(), "training examples that repeat a hold-out message (remove them from responses/examples/):\n{}", repeated.join("\n"));
+}
+
+/// Examples are content: a phrasing an operator adds is learnt at the next load.
+#[test]
+fn an_example_an_operator_adds_is_learnt_at_load() {
+    use klonopin_bot::content::{embedded_files, load};
+    let question = "can the pharmacy glimmerbox take my pills";
+    let before = content();
+    let turn = step(&State::default(), &Input::Text(question), &before);
+    assert_ne!(turn.topic.as_deref(), Some("storage-and-disposal"), "the word is new before the edit");
+    let mut files = embedded_files();
+    let file = files.iter_mut().find(|f| f.relative == "examples/topics/storage-and-disposal.txt").expect("examples file");
+    for line in ["drop them in the glimmerbox", "is there a glimmerbox near me", "glimmerbox for old pills", "where is the closest glimmerbox", "does walgreens have a glimmerbox"] {
+        file.text.push_str(&format!("\n{line}"));
+    }
+    let after = match load(&files) {
+        Ok(l) => l.set,
+        Err(d) => panic!("{d:#?}"),
+    };
+    let turn = step(&State::default(), &Input::Text(question), &after);
+    assert_eq!(turn.topic.as_deref(), Some("storage-and-disposal"));
+}
+
+/// The graded reply: a message in the check-in band opens with the calm question and its two
+/// buttons (help now: the /crisis page; just a question: the menu), and no crisis block.
+#[test]
+fn a_message_in_the_check_in_band_opens_with_the_question() {
+    let set = content();
+    let check_in = set.bot.check_in.as_ref().expect("shipped content asks check-ins");
+    let turn = step(&State::default(), &Input::Text("my head feels weird today"), &set);
+    assert!(turn.check_in && turn.crisis.is_empty(), "{turn:?}");
+    let first = &turn.messages[0];
+    assert!(first.text.plain.starts_with(&check_in.question.plain), "{}", first.text.plain);
+    let actions: Vec<&Action> = first.buttons.iter().flatten().map(|b| &b.action).collect();
+    assert_eq!(actions, [&Action::Crisis, &Action::Menu]);
+    assert_eq!(turn.messages.len(), 1, "the question is the whole reply when nothing else fits");
+    let last = turn.messages.last().expect("a reply");
+    assert!(last.text.plain.contains("988") && last.text.plain.contains("1-800-662-4357"), "help is still a line away");
+}
+
+/// Small talk gets its own short reply from bot.toml, never "not sure what you are asking".
+#[test]
+fn small_talk_gets_its_reply() {
+    let set = content();
+    for (message, intent) in [("hi", "greeting"), ("thank you so much", "thanks"), ("are you a real person", "bot-identity"), ("ok bye", "goodbye"), ("whats the weather tomorrow", "off-topic")] {
+        let reply = &set.bot.smalltalk.iter().find(|(n, _)| n == intent).expect("reply").1;
+        let turn = step(&State::default(), &Input::Text(message), &set);
+        assert!(turn.messages[0].text.plain.starts_with(reply.plain.trim()), "{message:?}: {:?}", turn.messages[0].text.plain);
+        assert!(turn.crisis.is_empty() && !turn.check_in);
+    }
+}
