@@ -1,7 +1,7 @@
 //! Logistic regression over [`Features`]: softmax for one label of many, sigmoids for
 //! labels that are each yes or no, trained by plain stochastic gradient descent.
 //!
-//! Hand-written because the input is half dense, half hashed-sparse (65,536 buckets of
+//! Hand-written because the input is half dense, half hashed-sparse (32,768 buckets of
 //! which a message touches a few hundred): the linear-model crates take dense matrices,
 //! which would cost gigabytes here or be hundreds of times slower. Training is deterministic:
 //! a fixed seed orders the examples, so the same examples give the same model, bit for bit.
