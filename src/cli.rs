@@ -130,6 +130,8 @@ struct CheckReport<'a> {
     topics: usize,
     errors: Vec<&'a Diagnostic>,
     warnings: Vec<&'a Diagnostic>,
+    /// Cross-validated figures of the classifier, when the folder has examples.
+    model: Option<crate::text::model::report::ModelReport>,
 }
 
 fn check(dir: &Path, format: Format) -> ExitCode {
@@ -141,10 +143,11 @@ fn check(dir: &Path, format: Format) -> ExitCode {
     let errors: Vec<&Diagnostic> = diags.iter().filter(|d| d.severity == Severity::Error).collect();
     let warnings: Vec<&Diagnostic> = diags.iter().filter(|d| d.severity == Severity::Warning).collect();
     let ok = errors.is_empty();
+    let model = set.and_then(|s| s.classifier.as_deref().map(|c| crate::text::model::report::report(c.training_set(), &s.bot.thresholds)));
     let mut out = io::stdout().lock();
     let written = match format {
         Format::Json => {
-            let report = CheckReport { ok, version: set.map(|s| s.version.as_str()), topics: set.map_or(0, |s| s.topics.len()), errors, warnings };
+            let report = CheckReport { ok, version: set.map(|s| s.version.as_str()), topics: set.map_or(0, |s| s.topics.len()), errors, warnings, model };
             serde_json::to_string_pretty(&report).map_err(io::Error::other).and_then(|s| writeln!(out, "{s}"))
         }
         Format::Text => (|| {
@@ -154,8 +157,8 @@ fn check(dir: &Path, format: Format) -> ExitCode {
             for w in &warnings {
                 writeln!(out, "{w}")?;
             }
-            if let Some(model) = set.and_then(|s| s.classifier.as_deref().map(|c| (c, s))) {
-                write!(out, "{}", crate::text::model::report::report(model.0.training_set(), &model.1.bot.thresholds))?;
+            if let Some(model) = &model {
+                write!(out, "{model}")?;
             }
             match set {
                 Some(set) => writeln!(out, "ok: {} topics, content version {}, {} warning(s)", set.topics.len(), set.version, warnings.len()),

@@ -3,11 +3,14 @@
 //! One engine, several front ends. The layout:
 //! - [`text`]: pure text understanding: [`text::normalize`] folds what people type into one
 //!   form, [`text::crisis`] finds overdose, withdrawal and self-harm mentions, and
-//!   [`text::topics`] scores topics with typo tolerance.
+//!   [`text::topics`] scores topics with typo tolerance, and [`text::model`] is the learned
+//!   classifier (static sentence embeddings + n-grams, trained from `responses/examples/`
+//!   when content loads) that reads what the rules cannot.
 //! - [`content`]: the operators' `responses/` files, parsed and validated into an immutable
 //!   [`content::ResponseSet`]; every problem is a `file:line:col: message` diagnostic.
 //! - [`engine`]: the pure dialogue state machine, `step(state, input, content)`, which
-//!   decides everything the bot says. Crisis guidance comes first, in every state.
+//!   decides everything the bot says. Crisis guidance comes first, in every state;
+//!   [`engine::reading`] combines the rules, the classifier and `bot.toml`'s thresholds.
 //! - [`repl`]: the terminal front ends (`chat`, `ask`) over the same engine.
 //! - [`stats`]: counters of what the bot did (never who, never what was said).
 //! - [`telegram`]: the thin teloxide adapter that runs the bot as a service.

@@ -1,4 +1,4 @@
-//! Pure text understanding: normalization, crisis detection, topic matching.
+//! Pure text understanding: normalization, crisis rules, topic matching, the learned classifier.
 
 pub mod audience;
 pub mod crisis;
