@@ -10,14 +10,16 @@
 use klonopin_bot::text::crisis::{CrisisDetector, CrisisKind};
 use klonopin_bot::text::normalize::normalize;
 
-struct Case {
-    kinds: Vec<CrisisKind>,
-    explicit: bool,
-    text: String,
-    line: usize,
+/// One labelled message of a crisis set (shared with `understanding`).
+pub struct Case {
+    pub kinds: Vec<CrisisKind>,
+    pub explicit: bool,
+    pub text: String,
+    pub line: usize,
 }
 
-fn read(name: &str) -> Vec<Case> {
+/// Reads `tests/data/crisis/<name>`.
+pub fn read(name: &str) -> Vec<Case> {
     let path = format!("{}/tests/data/crisis/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     text.lines()
@@ -36,7 +38,7 @@ fn read(name: &str) -> Vec<Case> {
         .collect()
 }
 
-fn pct(n: usize, d: usize) -> f64 {
+pub fn pct(n: usize, d: usize) -> f64 {
     if d == 0 { 100.0 } else { 100.0 * n as f64 / d as f64 }
 }
 

@@ -5,7 +5,6 @@ mod content_check;
 mod conversations;
 mod crisis_set;
 mod operators;
-mod routing;
 mod storage;
 mod support;
 mod telegram;

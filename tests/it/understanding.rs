@@ -22,29 +22,7 @@ fn content() -> ResponseSet {
     }
 }
 
-struct Case {
-    kinds: Vec<CrisisKind>,
-    explicit: bool,
-    text: String,
-}
-
-fn read_crisis(name: &str) -> Vec<Case> {
-    let path = format!("{}/tests/data/crisis/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    text.lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|line| {
-            let mut f = line.splitn(3, '\t');
-            let (kinds, class, text) = (f.next().unwrap(), f.next().unwrap_or(""), f.next().unwrap_or(""));
-            let kinds = if kinds == "-" { Vec::new() } else { kinds.split(',').filter_map(|k| CrisisKind::from_name(k.trim())).collect() };
-            Case { kinds, explicit: class == "explicit", text: text.to_owned() }
-        })
-        .collect()
-}
-
-fn pct(n: usize, d: usize) -> f64 {
-    if d == 0 { 100.0 } else { 100.0 * n as f64 / d as f64 }
-}
+use crate::crisis_set::{pct, read as read_crisis, Case};
 
 /// Crisis figures for one positive and one benign file, through the engine.
 #[derive(Debug)]
