@@ -194,7 +194,7 @@ fn explain(loaded: &Loaded, message: &str) {
         let t = &set.bot.thresholds;
         println!("model: crisis {:.3} (guidance at {:.2}, check-in at {:.2})", s.crisis, t.crisis, t.check_in);
         for (kind, p) in &s.kinds {
-            println!("  {:.3}  {} (shown at {:.2})", p, kind.name(), t.kind);
+            println!("  {:.3}  {} (once crisis reaches {:.2}: shown at {:.2}, or as the likeliest kind)", p, kind.name(), t.crisis, t.kind);
         }
         println!("model intents (answer at {:.2}, suggest at {:.2}):", t.answer, t.suggest);
         for (i, p) in s.intents.iter().take(5) {

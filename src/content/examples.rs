@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use super::diagnostic::{Diagnostic, Severity};
 use super::SourceFile;
-use crate::text::crisis::{CrisisKind, CrisisSet};
+use crate::text::crisis::{CrisisDetector, CrisisKind, CrisisSet};
 use crate::text::model::{CrisisSetKey, Example, TrainingSet};
 use crate::text::normalize::normalize;
 
@@ -96,10 +96,19 @@ pub fn collect(
         }
     };
 
+    // A question of a topic without a crisis block is "no crisis" for the crisis head, unless
+    // the rules find one in it ("will my baby go through withdrawal"): such a message gets
+    // guidance anyway, and training it as "no crisis" would teach the opposite.
+    let topic_crisis = |t: &TopicInfo, text: &str| -> Option<CrisisSet> {
+        if t.crisis.is_some() || !CrisisDetector::get().detect(&normalize(text)).is_empty() {
+            None
+        } else {
+            Some(CrisisSet::default())
+        }
+    };
     for (i, t) in topics.iter().enumerate() {
-        let crisis = if t.crisis.is_some() { None } else { Some(CrisisSet::default()) };
         for p in t.phrasings.iter().chain(t.keywords) {
-            add(p, Some(i), crisis, None, &mut diags);
+            add(p, Some(i), topic_crisis(t, p), None, &mut diags);
             *counts.entry(t.id.to_owned()).or_default() += 1;
         }
     }
@@ -145,6 +154,10 @@ pub fn collect(
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
+            let crisis = match (stem.strip_prefix("topics/"), intent) {
+                (Some(_), Some(i)) if i < topics.len() => topic_crisis(&topics[i], line),
+                _ => crisis,
+            };
             add(line, intent, crisis, Some((file, n + 1)), &mut diags);
             *counts.entry(class.clone()).or_default() += 1;
         }

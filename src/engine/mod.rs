@@ -3,8 +3,8 @@
 //! Every front end (Telegram, `chat`, `ask`) calls [`step`] and nothing else decides what
 //! the bot says. The rules, in order:
 //! 1. Crisis first: every text (message, caption, command payload; an unknown `/command`
-//!    is read as text, name included) goes through the crisis detector before anything
-//!    else, in every state. If it finds a crisis, the first reply is the crisis guidance
+//!    is read as text, name included) goes through the crisis rules and the classifier
+//!    ([`reading`]) before anything else, in every state. If it finds a crisis, the first reply is the crisis guidance
 //!    (overdose and emergencies first: 911 before anything else).
 //! 2. Then the input is handled as usual: a flow in progress keeps its place. A crisis
 //!    mention during the self-check or the "for whom?" question shows the guidance, answers
@@ -279,7 +279,8 @@ impl<'c> Ctx<'c> {
         self.mark_crisis(kinds);
     }
 
-    /// The calm question for a message that may describe a crisis: help now, or the answer.
+    /// The calm question for a message that may describe a crisis: "yes" opens the /crisis
+    /// page, "no" the menu; the answer, if any, follows this message.
     fn check_in(&mut self) {
         let Some(check_in) = &self.content.bot.check_in else { return };
         let buttons = vec![vec![
@@ -461,7 +462,10 @@ impl<'c> Ctx<'c> {
             None => answer.clone(),
         };
         let mut buttons = self.topic_buttons(&topic.related);
-        buttons.push(self.menu_button());
+        // Help stays one tap away under every answer, whatever the message looked like.
+        let mut last = self.menu_button();
+        last.push(Button { label: self.content.bot.button_crisis.clone(), action: Action::Crisis });
+        buttons.push(last);
         self.send(text, buttons);
         if let Some(kind) = carried {
             self.mark_crisis(std::iter::once(kind).collect());

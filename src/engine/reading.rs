@@ -50,7 +50,16 @@ pub fn read(normalized: &str, content: &ResponseSet) -> Reading {
     let scores = model.scores(normalized);
     let crisis = rules.union(scores.crisis_kinds(t));
     let check_in = crisis.is_empty() && content.bot.check_in.is_some() && scores.check_in(t);
-    let route = if model.knows_a_word(normalized) { route(&scores, normalized, content, !crisis.is_empty()) } else { Route::NoMatch };
+    let route = if model.knows_a_word(normalized) {
+        route(&scores, normalized, content, !crisis.is_empty())
+    } else {
+        // No word the examples ever used: the probabilities mean nothing, but the term
+        // matcher's typo tolerance may still know a misspelt topic word ("pregnacy").
+        match content.matcher.classify(normalized) {
+            MatchOutcome::Answer(i) if crisis.is_empty() => Route::Topic(i),
+            _ => Route::NoMatch,
+        }
+    };
     Reading { crisis, check_in, route, scores: Some(scores) }
 }
 

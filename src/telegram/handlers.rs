@@ -21,7 +21,6 @@ use super::render::{parts, Part};
 use super::App;
 use crate::engine::{step, Event, Input, Next, State, Turn};
 use crate::stats::ErrorKind;
-use crate::text::crisis::CrisisDetector;
 use crate::text::normalize::normalize;
 
 type HandlerResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
@@ -196,7 +195,9 @@ where
         Input::NonText { caption: Some(c) } => *c,
         _ => return Ok(()),
     };
-    if !CrisisDetector::get().detect(&normalize(text)).is_empty() {
+    // Rules and classifier, as for a new message: an edit that now describes a crisis is
+    // answered again.
+    if !crate::engine::reading::crisis_of(&normalize(text), &app.content()).is_empty() {
         process(&bot, &app, update.id.0, msg.chat.id, &input).await;
     }
     Ok(())

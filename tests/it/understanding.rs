@@ -60,9 +60,10 @@ pub fn crisis_figures(set: &ResponseSet, positive: &str, benign: &str) -> Crisis
         if !turn.crisis.is_empty() || turn.check_in {
             either += 1;
         }
+        // Per kind: that kind's block shown (for self-harm, 988), not only some guidance.
         for k in &case.kinds {
             kinds[*k as usize].1 += 1;
-            if !turn.crisis.is_empty() {
+            if turn.crisis.contains(*k) {
                 kinds[*k as usize].0 += 1;
             }
         }
@@ -143,12 +144,13 @@ fn understanding_on_the_hold_outs() {
     assert!(set.classifier.is_some(), "the shipped content trains a classifier");
     let floors = [
         // (set, recall, self-harm, guidance or check-in, false alarms at most)
-        // Measured 2026-12-01: 94.0% (self-harm 86.2%), 97.3% with check-ins, 25.3% false alarms.
-        ("holdout", 93.9, 86.0, 97.2, 25.4),
-        // Measured: 96.6% (90.9%), 98.5%, 31.9% (the rules alone: 25.8% on this set).
-        ("holdout-b", 96.5, 90.8, 98.4, 32.0),
-        // Measured on its first run: 95.8% (93.7%), 99.2%, 17.3% (the rules alone: 5.1%).
-        ("holdout-c", 95.7, 93.6, 99.1, 17.4),
+        // Measured 2026-12-01 (the commit that set these floors): any guidance 94.0%, the
+        // self-harm block on self-harm messages 84.5%, 96.7% with check-ins, 26.0% false alarms.
+        ("holdout", 93.9, 84.4, 96.6, 26.1),
+        // Measured: 97.4% (89.9%), 98.5%, 32.7% (the rules alone: 25.8% on this set).
+        ("holdout-b", 97.3, 89.8, 98.4, 32.8),
+        // Measured: 97.0% (93.7%), 99.2%, 17.6% (the rules alone: 5.1%).
+        ("holdout-c", 96.9, 93.6, 99.1, 17.7),
     ];
     // Every figure is printed before any floor is checked.
     let mut failures = Vec::new();
@@ -286,5 +288,16 @@ fn small_talk_gets_its_reply() {
         let turn = step(&State::default(), &Input::Text(message), &set);
         assert!(turn.messages[0].text.plain.starts_with(reply.plain.trim()), "{message:?}: {:?}", turn.messages[0].text.plain);
         assert!(turn.crisis.is_empty() && !turn.check_in);
+    }
+}
+
+/// Every topic answer carries a "Get help now" button (the /crisis page) beside the menu.
+#[test]
+fn every_answer_offers_help_now_as_a_button() {
+    let set = content();
+    for topic in &set.topics {
+        let turn = step(&State { flow: klonopin_bot::engine::Flow::Idle, audience: Some(klonopin_bot::text::audience::Audience::Myself) }, &Input::Button(&Action::Topic(topic.id.clone()).encode()), &set);
+        let last = turn.messages.last().expect("an answer");
+        assert!(last.buttons.iter().flatten().any(|b| b.action == Action::Crisis), "{}: no help button", topic.id);
     }
 }

@@ -67,8 +67,8 @@ fn ngrams(normalized: &str) -> Vec<(u32, f32)> {
     sparse
 }
 
-/// FNV-1a over a kind tag and up to two parts, folded into [`BUCKETS`]. Fixed, so a model
-/// trained today reads a message the same way tomorrow and on every machine.
+/// FNV-1a over a kind tag and up to two parts, folded into [`BUCKETS`]. Fixed (not the
+/// standard library's hasher), so a message lands in the same buckets on every build.
 fn hash(kind: u8, a: &[u8], b: &[u8]) -> u32 {
     let mut h: u32 = 0x811c_9dc5;
     for &byte in std::iter::once(&kind).chain(a).chain(std::iter::once(&b' ')).chain(b) {

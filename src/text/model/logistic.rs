@@ -4,7 +4,8 @@
 //! Hand-written because the input is half dense, half hashed-sparse (32,768 buckets of
 //! which a message touches a few hundred): the linear-model crates take dense matrices,
 //! which would cost gigabytes here or be hundreds of times slower. Training is deterministic:
-//! a fixed seed orders the examples, so the same examples give the same model, bit for bit.
+//! a fixed seed orders the examples, so the same examples give the same model (bit for bit
+//! on one build; the maths library's `exp` may differ in the last bits between platforms).
 
 use super::embedding::DIMENSIONS;
 use super::features::{Features, BUCKETS};

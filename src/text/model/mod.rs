@@ -8,15 +8,15 @@
 //!
 //! The phrase rules in [`super::crisis`] stay the first, high-precision stage; the engine
 //! adds what this model finds on top, with the thresholds from `bot.toml`
-//! ([`Thresholds`]). Training is deterministic and memoized by the examples' hash: the
-//! same examples give the same model, and loading the same content twice trains once.
+//! ([`Thresholds`]). Training is deterministic and memoized: the same examples give the
+//! same model on one build (floating-point `exp` may differ in the last bits between
+//! platforms), and loading the same content twice trains once.
 
 pub mod embedding;
 pub mod features;
 pub mod logistic;
 pub mod report;
 
-use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
@@ -135,17 +135,25 @@ impl Classifier {
     /// Trains on `set`, or returns the model already trained on an identical set.
     pub fn train(set: &TrainingSet) -> Arc<Classifier> {
         static TRAINED: Mutex<Vec<(u64, Arc<Classifier>)>> = Mutex::new(Vec::new());
-        let mut hasher = DefaultHasher::new();
+        let mut hasher = Fnv64::default();
         set.hash(&mut hasher);
         let key = hasher.finish();
-        if let Ok(cache) = TRAINED.lock() {
-            if let Some((_, model)) = cache.iter().find(|(k, _)| *k == key) {
-                return Arc::clone(model);
-            }
+        // A hit must be the same set, not only the same hash.
+        let cached = |cache: &[(u64, Arc<Classifier>)]| {
+            cache.iter().find(|(k, m)| *k == key && m.examples.intents == set.intents && m.examples.examples.len() == set.examples.len()
+                && m.examples.examples.iter().zip(&set.examples).all(|(a, b)| a.text == b.text && a.intent == b.intent && a.crisis == b.crisis))
+                .map(|(_, m)| Arc::clone(m))
+        };
+        if let Some(model) = TRAINED.lock().ok().and_then(|c| cached(&c)) {
+            return model;
         }
         let features: Vec<Features> = set.examples.iter().map(|e| extract(&e.text)).collect();
         let model = Arc::new(Classifier::train_on(set, &features, None));
         if let Ok(mut cache) = TRAINED.lock() {
+            // Another thread may have trained the same set meanwhile: keep one.
+            if let Some(existing) = cached(&cache) {
+                return existing;
+            }
             // Two entries: the content a bot serves and the one a reload is checking.
             if cache.len() >= 2 {
                 cache.remove(0);
@@ -255,6 +263,28 @@ impl Classifier {
     }
 }
 
+/// FNV-1a, 64 bits: a fixed hash (the standard library's may change between Rust
+/// versions), so folds and cache keys do not move with the toolchain.
+struct Fnv64(u64);
+
+impl Default for Fnv64 {
+    fn default() -> Fnv64 {
+        Fnv64(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv64 {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
 /// Out-of-fold predictions: every example scored by a model that did not see it.
 pub struct CrossValidation {
     /// Per example (same order as the set): its out-of-fold scores.
@@ -268,9 +298,9 @@ pub fn cross_validate(set: &TrainingSet, folds: usize) -> CrossValidation {
     let fold_of: Vec<usize> = {
         let mut order: Vec<usize> = (0..set.examples.len()).collect();
         // Deal by a hash of the text, so near-duplicates in one file do not all share a fold
-        // by position, and the split is the same on every run.
+        // by position, and the split is the same on every run and toolchain.
         order.sort_by_key(|&i| {
-            let mut h = DefaultHasher::new();
+            let mut h = Fnv64::default();
             set.examples[i].text.hash(&mut h);
             (h.finish(), i)
         });

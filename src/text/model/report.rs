@@ -24,6 +24,7 @@ pub struct ModelReport {
     pub no_crisis_examples: usize,
     /// At the thresholds in `bot.toml`.
     pub crisis_recall: f32,
+    /// Self-harm messages whose reply shows the self-harm block (988).
     pub self_harm_recall: f32,
     pub crisis_false_alarms: f32,
     pub crisis_or_check_in_recall: f32,
@@ -49,7 +50,8 @@ pub fn report(set: &TrainingSet, t: &Thresholds) -> ModelReport {
         } else {
             pos.push(s.crisis);
             if kinds.contains(CrisisKind::SelfHarm) {
-                self_harm.push(s.crisis);
+                // The self-harm block (988) shown, not only some guidance.
+                self_harm.push(if s.crisis_kinds(t).contains(CrisisKind::SelfHarm) { 1.0 } else { 0.0 });
             }
         }
     }
@@ -79,7 +81,7 @@ pub fn report(set: &TrainingSet, t: &Thresholds) -> ModelReport {
         crisis_examples: pos.len(),
         no_crisis_examples: neg.len(),
         crisis_recall: share(&pos, t.crisis),
-        self_harm_recall: share(&self_harm, t.crisis),
+        self_harm_recall: share(&self_harm, 0.5),
         crisis_false_alarms: share(&neg, t.crisis),
         crisis_or_check_in_recall: share(&pos, t.check_in),
         crisis_or_check_in_false_alarms: share(&neg, t.check_in),
