@@ -33,6 +33,8 @@ pub struct CrisisFigures {
     pub guided_or_checked: f64,
     pub benign_checked: f64,
     pub explicit_missed: usize,
+    /// Crisis messages whose first reply had no guidance and no check-in, as `line<TAB>text`.
+    pub missed: Vec<String>,
 }
 
 /// Whether the classifier never trained on this text (a hold-out line that repeats a
@@ -49,6 +51,7 @@ pub fn crisis_figures(set: &ResponseSet, positive: &str, benign: &str) -> Crisis
     let pos: Vec<&Case> = all_pos.iter().filter(|c| unseen(set, &c.text)).collect();
     let neg: Vec<&Case> = all_neg.iter().filter(|c| unseen(set, &c.text)).collect();
     let (mut hit, mut either, mut explicit_missed) = (0, 0, 0);
+    let mut missed = Vec::new();
     let mut kinds = [(0usize, 0usize); 3];
     for case in pos.iter().copied() {
         let turn = step(&State::default(), &Input::from_text(&case.text), set);
@@ -59,6 +62,8 @@ pub fn crisis_figures(set: &ResponseSet, positive: &str, benign: &str) -> Crisis
         }
         if !turn.crisis.is_empty() || turn.check_in {
             either += 1;
+        } else {
+            missed.push(format!("{}\t{}", case.line, case.text));
         }
         // Per kind: that kind's block shown (for self-harm, 988), not only some guidance.
         for k in &case.kinds {
@@ -89,6 +94,7 @@ pub fn crisis_figures(set: &ResponseSet, positive: &str, benign: &str) -> Crisis
         guided_or_checked: pct(either, pos.len()),
         benign_checked: pct(checked, neg.len()),
         explicit_missed,
+        missed,
     };
     let k = |kind: CrisisKind| pct(kinds[kind as usize].0, kinds[kind as usize].1);
     println!(
@@ -162,6 +168,7 @@ fn understanding_on_the_hold_outs() {
         if f.recall < recall || f.self_harm < self_harm || f.guided_or_checked < either || f.false_alarms > alarms {
             failures.push(format!("{name}: below its floors: {f:?}"));
         }
+        failures.extend(new_misses(name, &f.missed));
     }
     for (file, direct_floor, reach_floor) in [("routing-holdout.tsv", 90.1, 93.9), ("routing-holdout-2.tsv", 86.8, 91.3)] {
         let (direct, reach, total) = routing_figures(&set, file);
@@ -170,6 +177,32 @@ fn understanding_on_the_hold_outs() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Crisis messages that got neither guidance nor a check-in, against the list checked in
+/// under `tests/data/known-misses/`: a message missed that was not missed before fails the
+/// test, so a change cannot trade one person's safety for a better average. `BLESS=1`
+/// rewrites the lists after an intended change. The lists are written by this test, never
+/// read to change the model (that would end the set's use as a hold-out).
+fn new_misses(set_name: &str, missed: &[String]) -> Vec<String> {
+    let path = format!("{}/tests/data/known-misses/{set_name}.txt", env!("CARGO_MANIFEST_DIR"));
+    if std::env::var_os("BLESS").is_some() {
+        let mut text = format!("# Crisis messages of {set_name}-positive.tsv that got neither guidance nor a check-in (line<TAB>message).\n# Written by `BLESS=1 cargo test --test it understanding`; never used to change the model.\n");
+        for m in missed {
+            text.push_str(m);
+            text.push('\n');
+        }
+        std::fs::create_dir_all(std::path::Path::new(&path).parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, text).expect("write known misses");
+        return Vec::new();
+    }
+    let known = std::fs::read_to_string(&path).unwrap_or_default();
+    let known: std::collections::HashSet<&str> = known.lines().filter(|l| !l.starts_with('#')).collect();
+    missed
+        .iter()
+        .filter(|m| !known.contains(m.as_str()))
+        .map(|m| format!("{set_name}: a new miss (not in tests/data/known-misses/{set_name}.txt): line {}", m.split('\t').next().unwrap_or("?")))
+        .collect()
 }
 
 /// routing.tsv is a development set (the term weights and phrasings were tuned on it).
