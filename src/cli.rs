@@ -220,6 +220,7 @@ fn explain(loaded: &Loaded, message: &str) {
             let ids: Vec<&str> = picks.iter().map(|i| set.topics[*i].id.as_str()).collect();
             format!("did you mean: {}", ids.join(", "))
         }
+        crate::engine::reading::Route::NoMatch | crate::engine::reading::Route::SmallTalk(_) if reading.check_in => "nothing else (the question is the reply)".to_owned(),
         crate::engine::reading::Route::SmallTalk(name) => format!("small talk \"{name}\""),
         crate::engine::reading::Route::NoMatch if !reading.crisis.is_empty() => "nothing else (the guidance is the answer)".to_owned(),
         crate::engine::reading::Route::NoMatch => "no match: fallback and menu".to_owned(),

@@ -110,7 +110,9 @@ fn explain_shows_the_rules_and_scores() {
     let stdout = text(&out.stdout);
     assert!(stdout.contains("normalized: my son is in withdrawl from k pins"), "{stdout}");
     assert!(stdout.contains("crisis: withdrawal (\"withdrawl\" starts with \"withdr\")"), "{stdout}");
-    assert!(stdout.contains("outcome:"), "{stdout}");
+    assert!(stdout.contains("model: crisis "), "{stdout}");
+    assert!(stdout.contains("nearest training examples:"), "{stdout}");
+    assert!(stdout.contains("outcome: crisis guidance (withdrawal)"), "{stdout}");
 }
 
 #[test]
