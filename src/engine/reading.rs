@@ -66,7 +66,12 @@ pub fn read(normalized: &str, content: &ResponseSet) -> Reading {
 /// Only the crisis kinds (for places that answer nothing else: a group message, a command's
 /// payload, the "for whom?" gate).
 pub fn crisis_of(normalized: &str, content: &ResponseSet) -> CrisisSet {
-    read(normalized, content).crisis
+    // Every group message comes here: no routing, no term matcher, only the crisis kinds.
+    let rules = CrisisDetector::get().detect(normalized);
+    match content.classifier.as_deref() {
+        Some(model) => rules.union(model.scores(normalized).crisis_kinds(&content.bot.thresholds)),
+        None => rules,
+    }
 }
 
 fn route(scores: &Scores, normalized: &str, content: &ResponseSet, guided: bool) -> Route {
