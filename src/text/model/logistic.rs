@@ -80,7 +80,7 @@ impl Linear {
                 for ((g, p), y) in grad.iter_mut().zip(&scores).zip(example.wanted) {
                     *g = rate * (p - y);
                 }
-                for &(bucket, value) in &example.features.sparse {
+                for (bucket, value) in example.features.sparse() {
                     let row = &mut layer.sparse[bucket as usize * outputs..][..outputs];
                     for (w, g) in row.iter_mut().zip(&grad) {
                         *w = *w * keep - g * value;
@@ -114,7 +114,7 @@ impl Linear {
     fn probabilities_into(&self, features: &Features, out: &mut [f32]) {
         let k = self.outputs;
         out.copy_from_slice(&self.bias);
-        for &(bucket, value) in &features.sparse {
+        for (bucket, value) in features.sparse() {
             let row = &self.sparse[bucket as usize * k..][..k];
             for (o, w) in out.iter_mut().zip(row) {
                 *o += w * value;
