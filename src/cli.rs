@@ -182,7 +182,14 @@ fn explain(loaded: &Loaded, message: &str) {
         println!("crisis: none");
     }
     for hit in hits {
-        println!("crisis: {} ({})", hit.kind.name(), hit.rule);
+        let note = match (&set.classifier, hit.everyday) {
+            (Some(_), true) => format!(
+                ": a word with an everyday sense in a message that names no drug, counted only if the model's crisis score reaches {:.2}",
+                set.bot.thresholds.confirm
+            ),
+            _ => String::new(),
+        };
+        println!("crisis: {} ({}){note}", hit.kind.name(), hit.rule);
     }
     let scores = set.matcher.scores(&normalized);
     println!("term matcher (score, answer at {:.2}, suggest at {:.2}):", crate::text::topics::ANSWER_THRESHOLD, crate::text::topics::SUGGEST_THRESHOLD);

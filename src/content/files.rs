@@ -71,6 +71,8 @@ pub struct BotFile {
 pub struct ModelFile {
     pub crisis: Spanned<f32>,
     pub check_in: Spanned<f32>,
+    /// Optional: older folders have no `confirm` line.
+    pub confirm: Option<Spanned<f32>>,
     pub kind: Spanned<f32>,
     pub answer: Spanned<f32>,
     pub suggest: Spanned<f32>,

@@ -513,6 +513,10 @@ impl Checker {
         let t = Thresholds {
             crisis: get(self, &m.crisis, "crisis"),
             check_in: get(self, &m.check_in, "check_in"),
+            confirm: match &m.confirm {
+                Some(v) => get(self, v, "confirm"),
+                None => Thresholds::default().confirm,
+            },
             kind: get(self, &m.kind, "kind"),
             answer: get(self, &m.answer, "answer"),
             suggest: get(self, &m.suggest, "suggest"),

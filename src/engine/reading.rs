@@ -1,14 +1,16 @@
 //! How the engine reads one text: the phrase rules first, then the classifier, with the
 //! thresholds from `bot.toml`.
 //!
-//! Crisis: the rules' kinds, plus the kinds the classifier finds at or above its crisis
+//! Crisis: the rules' kinds (those found only by a word with an everyday sense, such as
+//! "withdrawal" in "bank withdrawal", when the classifier finds a crisis at least
+//! `[model] confirm` likely), plus the kinds the classifier finds at or above its crisis
 //! threshold; a message in the band just below gets a calm check-in question instead.
 //! Route: the classifier's intent when it is sure, "did you mean" when it is not; without a
 //! classifier (a responses folder with no examples), the term matcher decides as before.
 
 use crate::content::{IntentTarget, ResponseSet};
-use crate::text::crisis::{CrisisDetector, CrisisSet};
-use crate::text::model::Scores;
+use crate::text::crisis::{CrisisDetector, CrisisSet, Graded};
+use crate::text::model::{Scores, Thresholds};
 use crate::text::topics::{MatchOutcome, MAX_SUGGESTIONS};
 
 /// What a text calls for.
@@ -37,8 +39,9 @@ pub enum Route {
 
 /// Reads a normalized text.
 pub fn read(normalized: &str, content: &ResponseSet) -> Reading {
-    let rules = CrisisDetector::get().detect(normalized);
+    let graded = CrisisDetector::get().detect_graded(normalized);
     let Some(model) = content.classifier.as_deref() else {
+        let rules = graded.all();
         let route = match content.matcher.classify(normalized) {
             MatchOutcome::Answer(i) => Route::Topic(i),
             MatchOutcome::DidYouMean(picks) => Route::DidYouMean(picks),
@@ -48,7 +51,7 @@ pub fn read(normalized: &str, content: &ResponseSet) -> Reading {
     };
     let t = &content.bot.thresholds;
     let scores = model.scores(normalized);
-    let crisis = rules.union(scores.crisis_kinds(t));
+    let crisis = rules_with(graded, &scores, t).union(scores.crisis_kinds(t));
     let check_in = crisis.is_empty() && content.bot.check_in.is_some() && scores.check_in(t);
     let route = if model.knows_a_word(normalized) {
         route(&scores, normalized, content, !crisis.is_empty())
@@ -67,10 +70,23 @@ pub fn read(normalized: &str, content: &ResponseSet) -> Reading {
 /// payload, the "for whom?" gate).
 pub fn crisis_of(normalized: &str, content: &ResponseSet) -> CrisisSet {
     // Every group message comes here: no routing, no term matcher, only the crisis kinds.
-    let rules = CrisisDetector::get().detect(normalized);
+    let graded = CrisisDetector::get().detect_graded(normalized);
     match content.classifier.as_deref() {
-        Some(model) => rules.union(model.scores(normalized).crisis_kinds(&content.bot.thresholds)),
-        None => rules,
+        Some(model) => {
+            let (scores, t) = (model.scores(normalized), &content.bot.thresholds);
+            rules_with(graded, &scores, t).union(scores.crisis_kinds(t))
+        }
+        None => graded.all(),
+    }
+}
+
+/// The rules' kinds: the sure ones, and those found only by a word with an everyday sense
+/// when the classifier also finds a crisis likely enough (`[model] confirm`).
+fn rules_with(graded: Graded, scores: &Scores, t: &Thresholds) -> CrisisSet {
+    if scores.crisis >= t.confirm {
+        graded.all()
+    } else {
+        graded.sure
     }
 }
 

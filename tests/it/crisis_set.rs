@@ -172,14 +172,18 @@ fn measure(positive_file: &str, benign_file: &str) -> Report {
         println!("  {:<10} {hit}/{total} = {:.1}%", kind.name(), pct(hit, total));
     }
     println!("false positives: {}/{} = {:.1}%", false_positives.len(), benign.len(), pct(false_positives.len(), benign.len()));
-    for m in &missed {
-        println!("  missed: {m}");
-    }
-    for m in &kind_missed {
-        println!("  other guidance only: {m}");
-    }
-    for f in &false_positives {
-        println!("  false positive: {f}");
+    // A hold-out's misses are not printed: reading them to change the rules would end it
+    // being a hold-out (tests/data/README.md).
+    if !positive_file.contains("holdout") {
+        for m in &missed {
+            println!("  missed: {m}");
+        }
+        for m in &kind_missed {
+            println!("  other guidance only: {m}");
+        }
+        for f in &false_positives {
+            println!("  false positive: {f}");
+        }
     }
     Report { positives: positives.len(), benign: benign.len(), detected, explicit_missed, false_positives }
 }

@@ -334,3 +334,27 @@ fn every_answer_offers_help_now_as_a_button() {
         assert!(last.buttons.iter().flatten().any(|b| b.action == Action::Crisis), "{}: no help button", topic.id);
     }
 }
+
+/// One line per message of a development or tuning set (never a hold-out): what the rules
+/// and the model said and what the person got. `DUMP=crisis/tune-d-benign.tsv cargo test
+/// --release --test it dump -- --ignored --nocapture`.
+#[test]
+#[ignore = "a report for developers: DUMP=<file under tests/data> cargo test --test it dump -- --ignored --nocapture"]
+fn dump_a_development_set() {
+    use klonopin_bot::text::crisis::CrisisDetector;
+    use klonopin_bot::text::normalize::normalize;
+    let Ok(name) = std::env::var("DUMP") else { return };
+    assert!(!name.contains("holdout"), "hold-outs are measured, not read message by message");
+    let set = content();
+    let model = set.classifier.as_deref().expect("classifier");
+    let name = name.strip_prefix("crisis/").unwrap_or(&name).to_owned();
+    for case in read_crisis(&name) {
+        let n = normalize(&case.text);
+        let rules: Vec<String> = CrisisDetector::get().explain(&n).into_iter().map(|h| format!("{}:{}", h.kind.name(), h.rule)).collect();
+        let scores = model.scores(&n);
+        let turn = step(&State::default(), &Input::from_text(&case.text), &set);
+        let got = if !turn.crisis.is_empty() { "CRISIS" } else if turn.check_in { "check-in" } else { "-" };
+        let want = if case.kinds.is_empty() { "benign" } else { "crisis" };
+        println!("{want}\t{got}\trules={}\tp={:.2}\t{}", if rules.is_empty() { "-".to_owned() } else { rules.join("; ") }, scores.crisis, case.text);
+    }
+}

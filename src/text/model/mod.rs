@@ -75,6 +75,9 @@ pub struct Thresholds {
     pub crisis: f32,
     /// A calm check-in question at or above this (and below `crisis`).
     pub check_in: f32,
+    /// A rule that fired only on a word with an everyday sense ("bank withdrawal") counts
+    /// at or above this "any crisis" probability.
+    pub confirm: f32,
     /// Once a crisis is found, every kind at or above this is shown (the likeliest always).
     pub kind: f32,
     /// Answer the top intent outright at or above this probability.
@@ -85,7 +88,7 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Thresholds {
-        Thresholds { crisis: 0.5, check_in: 0.2, kind: 0.35, answer: 0.5, suggest: 0.12 }
+        Thresholds { crisis: 0.5, check_in: 0.2, confirm: 0.3, kind: 0.35, answer: 0.5, suggest: 0.12 }
     }
 }
 
