@@ -358,3 +358,36 @@ fn dump_a_development_set() {
         println!("{want}\t{got}\trules={}\tp={:.2}\t{}", if rules.is_empty() { "-".to_owned() } else { rules.join("; ") }, scores.crisis, case.text);
     }
 }
+
+/// Every question of a routing development or tuning set (never a hold-out) the bot does not
+/// answer right: `DUMP_ROUTING=routing-tune-3.tsv cargo test --release --test it dump_routing
+/// -- --ignored --nocapture`.
+#[test]
+#[ignore = "a report for developers: DUMP_ROUTING=<file under tests/data> cargo test --test it dump_routing -- --ignored --nocapture"]
+fn dump_routing_misses() {
+    use klonopin_bot::text::normalize::normalize;
+    let Ok(file) = std::env::var("DUMP_ROUTING") else { return };
+    assert!(!file.contains("holdout"), "hold-outs are measured, not read message by message");
+    let set = content();
+    let model = set.classifier.as_deref().expect("classifier");
+    let data = std::fs::read_to_string(format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"))).expect("routing file");
+    for line in data.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+        let Some((want, question)) = line.split_once('\t') else { continue };
+        let turn = step(&State::default(), &Input::Text(question), &set);
+        let got = turn.topic.clone().unwrap_or_else(|| "-".to_owned());
+        let offered: Vec<String> = turn.messages.iter().flat_map(|m| m.buttons.iter().flatten()).filter_map(|b| match &b.action {
+            Action::Topic(id) => Some(id.clone()),
+            _ => None,
+        }).collect();
+        let scores = model.scores(&normalize(question));
+        let top: Vec<String> = scores.intents.iter().take(2).map(|(i, p)| format!("{}={p:.2}", model.intents()[*i])).collect();
+        let crisis = if turn.crisis.is_empty() { "" } else { " CRISIS" };
+        let asked_for_whom = turn.messages.iter().flat_map(|m| m.buttons.iter().flatten()).any(|b| matches!(&b.action, Action::Audience(_, id) if id == want));
+        let small_talk = want.strip_prefix("smalltalk-").and_then(|name| set.bot.smalltalk.iter().find(|(n, _)| n == name)).is_some_and(|(_, r)| turn.messages.iter().any(|m| m.text.plain.starts_with(r.plain.trim())));
+        let right = got == want || asked_for_whom || small_talk;
+        if !right || std::env::var("DUMP_ALL").is_ok() {
+            let mark = if right { "right" } else { "wrong" };
+            println!("want={want}\t{mark}\tgot={got}{crisis}\toffered={}\tmodel={}\t{question}", offered.join(","), top.join(","));
+        }
+    }
+}
