@@ -76,6 +76,9 @@ pub enum Next {
     Forget,
 }
 
+/// The small-talk intent for messages about something else (`responses/examples/smalltalk/`).
+pub const OFF_TOPIC: &str = "off-topic";
+
 /// Something worth counting (for statistics; never any text).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -323,6 +326,11 @@ impl<'c> Ctx<'c> {
             Route::SmallTalk(_) | Route::NoMatch if reading.check_in => {}
             Route::Topic(index) => self.topic(&self.content.topics[index]),
             Route::SmallTalk(name) => {
+                // "I only know about Klonopin" answered nothing: operators who record
+                // unmatched questions (and the fallback metric) should see it.
+                if name == OFF_TOPIC && kinds.is_empty() {
+                    self.turn.events.push(Event::Fallback);
+                }
                 let reply = self.content.bot.smalltalk.iter().find(|(n, _)| *n == name).map(|(_, r)| r.clone());
                 match reply {
                     Some(text) if kinds.is_empty() => self.menu_with(text),
