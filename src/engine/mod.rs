@@ -333,9 +333,11 @@ impl<'c> Ctx<'c> {
                 }
                 let reply = self.content.bot.smalltalk.iter().find(|(n, _)| *n == name).map(|(_, r)| r.clone());
                 match reply {
-                    Some(text) if kinds.is_empty() => self.menu_with(text),
-                    // Guidance is already shown; "thanks" after it needs no menu of its own.
-                    Some(text) => self.send(text, vec![self.menu_button()]),
+                    // After crisis guidance a small-talk line ("I only know about Klonopin",
+                    // "You're welcome") would read as if the bot had not listened: the
+                    // guidance is the reply.
+                    _ if !kinds.is_empty() => {}
+                    Some(text) => self.menu_with(text),
                     None => self.menu(),
                 }
             }

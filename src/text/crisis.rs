@@ -255,7 +255,13 @@ const PHRASES: &[(&str, CrisisKind)] = &[
     ("jumping off", S), ("jump in front of", S), ("step in front of", S), ("into a wall", S),
     ("crash my car", S), ("gun to my head", S), ("use it on myself", S), ("using it on myself", S),
     ("hitting myself", S), ("hit myself", S), ("punching myself", S), ("banging my head", S),
-    ("scratching myself", S), ("burned myself", S), ("burnt myself", S), ("cuts all over", S),
+    ("scratching myself", S), ("burned myself", S), ("burnt myself", S),
+    // Found missing on tuning set D (2026-12-01).
+    ("strangle myself", S), ("strangled myself", S), ("strangling myself", S), ("choke myself", S),
+    ("choking myself", S), ("suffocate myself", S), ("stab myself", S), ("stabbing myself", S),
+    ("poison myself", S), ("poisoning myself", S),
+    ("off myself", S), ("offing myself", S), ("end myself", S), ("slit my wrists", S),
+    ("cut my wrists", S), ("bleed out", S), ("bleeding out", S), ("cuts all over", S),
 ];
 
 /// Everyday phrases that contain a crisis word in another sense. Only these exact phrases
