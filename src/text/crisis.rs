@@ -128,6 +128,9 @@ const WORDS: &[(&str, CrisisKind)] = &[
     ("unaliving", S), ("kms", S), ("selfharm", S), ("selfharming", S), ("sewerslide", S),
     ("microtaper", W), ("microtapering", W), ("doubled", O), ("foaming", O),
     ("gurgling", O), ("gurgle", O), ("lethal", O), ("morirme", S), ("matarme", S),
+    // Other languages people write in (German, French, Italian, Portuguese).
+    ("sevrage", W), ("astinenza", W), ("surdose", O), ("surdosage", O), ("sovradosaggio", O),
+    ("suicider", S), ("uccidermi", S), ("suicidarmi", S),
 ];
 
 /// Word beginnings that cover every inflection and most misspellings of a crisis word.
@@ -135,7 +138,7 @@ const STEMS: &[(&str, CrisisKind)] = &[
     ("withdr", W), ("widthdr", W), ("abstinenc", W), ("desintox", W), ("taper", W),
     ("microtaper", W), ("discontinu", W),
     ("overdos", O), ("overdoz", O), ("sobredos", O), ("convuls", O), ("seizur", O),
-    ("suicid", S),
+    ("suicid", S), ("entzug", W), ("uberdos", O), ("ueberdos", O), ("selbstmord", S), ("suizid", S),
 ];
 
 /// Canonical words matched with typo tolerance ([`allowed_typos`] by length).
@@ -261,7 +264,14 @@ const PHRASES: &[(&str, CrisisKind)] = &[
     ("choking myself", S), ("suffocate myself", S), ("stab myself", S), ("stabbing myself", S),
     ("poison myself", S), ("poisoning myself", S),
     ("off myself", S), ("offing myself", S), ("end myself", S), ("slit my wrists", S),
-    ("cut my wrists", S), ("bleed out", S), ("bleeding out", S), ("cuts all over", S),
+    ("cut my wrists", S), ("bleed out", S), ("bleeding out", S),
+    ("me tuer", S), ("me matar", S), ("mich umbringen", S), ("mich toten", S), ("cuts all over", S),
+];
+
+/// Amounts that, in an overdose, suggest it was meant.
+const ALL_OF_IT: &[&str] = &[
+    " whole bottle ", " entire bottle ", " whole pack ", " whole box ", " all my pills ", " all of my pills ",
+    " all his pills ", " all her pills ", " all of his pills ", " all of her pills ", " all of them ",
 ];
 
 /// Everyday phrases that contain a crisis word in another sense. Only these exact phrases
@@ -454,6 +464,13 @@ impl CrisisDetector {
         if overdose && (padded.contains(" on purpose ") || padded.contains(" intentionally ")) {
             found(S, false, &|| "overdose \"on purpose\"".to_owned());
         }
+        // A whole bottle, or every pill, is how intentional overdoses are described: the
+        // 988 block belongs beside 911.
+        if overdose && tokens.iter().any(|t| names_a_drug(t)) {
+            if let Some(all) = ALL_OF_IT.iter().find(|p| padded.contains(*p)) {
+                found(S, false, &|| format!("overdose with \"{}\"", all.trim()));
+            }
+        }
     }
 }
 
@@ -571,6 +588,9 @@ mod tests {
         let cases: &[(&str, &[&str])] = &[
             ("klonopin withdrawal", &["withdrawal"]),
             ("withdrawl symptoms", &["withdrawal"]),
+            ("she took the whole bottle of her klonopin", &["overdose", "self-harm"]),
+            ("Entzug von Clonazepam", &["withdrawal"]),
+            ("tried to strangle myself last night", &["self-harm"]),
             ("widthdrawal", &["withdrawal"]),
             ("w/d from pins", &["withdrawal"]),
             ("i think he OD'd", &["overdose"]),
@@ -618,6 +638,21 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(kinds(text), *expected, "text: {text:?}");
         }
+    }
+
+    #[test]
+    fn a_word_with_an_everyday_sense_is_unsure_only_where_no_drug_is_named() {
+        let graded = |t: &str| CrisisDetector::get().detect_graded(&normalize(t));
+        let bank = graded("my bank charged me a withdrawal fee");
+        assert!(bank.sure.is_empty() && bank.everyday.contains(CrisisKind::Withdrawal));
+        let drug = graded("klonopin withdrawal is rough today");
+        assert!(drug.sure.contains(CrisisKind::Withdrawal) && drug.everyday.is_empty());
+        // One or two words: a crisis word means the crisis.
+        assert!(graded("withdrawal").sure.contains(CrisisKind::Withdrawal));
+        // A sure hit of the same kind wins.
+        let both = graded("i want to kill myself, my withdrawal from school is pending");
+        assert!(both.sure.contains(CrisisKind::SelfHarm) && both.everyday.contains(CrisisKind::Withdrawal));
+        assert_eq!(graded("suicide doors on a car").all(), CrisisSet::default());
     }
 
     #[test]
