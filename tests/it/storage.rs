@@ -365,7 +365,7 @@ async fn open_store_picks_the_backend_from_the_spec() {
 
 #[tokio::test]
 async fn redis_round_trip() {
-    let server = RedisServer::start();
+    let Some(server) = RedisServer::start("redis_round_trip") else { return };
     let store = RedisStateStore::open(&server.url(2), "bot", DAY)
         .await
         .unwrap();
@@ -390,7 +390,7 @@ async fn redis_round_trip() {
 
 #[tokio::test]
 async fn redis_sets_the_retention_as_ttl() {
-    let server = RedisServer::start();
+    let Some(server) = RedisServer::start("redis_sets_the_retention_as_ttl") else { return };
     let retention = Duration::from_secs(3 * 60 * 60);
     let store = RedisStateStore::open(&server.url(0), "bot", retention)
         .await
@@ -425,7 +425,7 @@ async fn redis_sets_the_retention_as_ttl() {
 
 #[tokio::test]
 async fn redis_namespaces_isolate_two_bots() {
-    let server = RedisServer::start();
+    let Some(server) = RedisServer::start("redis_namespaces_isolate_two_bots") else { return };
     let a = RedisStateStore::open(&server.url(0), "bot-a", DAY)
         .await
         .unwrap();
@@ -460,7 +460,7 @@ async fn redis_namespaces_isolate_two_bots() {
 
 #[tokio::test]
 async fn redis_unparseable_state_is_a_deserialize_error() {
-    let server = RedisServer::start();
+    let Some(server) = RedisServer::start("redis_unparseable_state_is_a_deserialize_error") else { return };
     let store = RedisStateStore::open(&server.url(0), "bot", DAY)
         .await
         .unwrap();
@@ -479,7 +479,7 @@ async fn redis_unparseable_state_is_a_deserialize_error() {
 
 #[tokio::test]
 async fn redis_through_open_store() {
-    let server = RedisServer::start();
+    let Some(server) = RedisServer::start("redis_through_open_store") else { return };
     let spec = parse_storage_spec(&server.url(1)).unwrap();
     let store: Arc<StateStore<State>> = open_store(&spec, DAY, "bot").await.unwrap();
     assert_eq!(store.backend(), "redis");

@@ -383,7 +383,7 @@ async fn telegram_state_survives_a_restart_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn telegram_state_survives_a_restart_on_redis() {
-    let redis = RedisServer::start();
+    let Some(redis) = RedisServer::start("telegram_state_survives_a_restart_on_redis") else { return };
     let url = redis.url(0);
     self_check_survives_a_restart(&url, &["--redis-namespace", "e2e"]).await;
     drop(redis);
