@@ -123,3 +123,20 @@ fn serve_without_a_token_exits_with_a_hint() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("TELOXIDE_TOKEN"), "{stderr}");
 }
+
+/// The shipped `[model]` thresholds are the ones cross-validation on the shipped examples
+/// supports (`check --format json`), so none was picked by hand or on a hold-out.
+#[test]
+fn the_shipped_thresholds_are_the_ones_cross_validation_supports() {
+    let out = bot().args(["check", "--format", "json", "responses"]).current_dir(env!("CARGO_MANIFEST_DIR")).output().expect("run");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let model = &report["model"];
+    let bot_toml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/responses/bot.toml")).expect("bot.toml");
+    let bot_toml: toml::Value = toml::from_str(&bot_toml).expect("toml");
+    for (key, suggested) in [("crisis", "suggested_crisis"), ("check_in", "suggested_check_in"), ("answer", "suggested_answer")] {
+        let shipped = bot_toml["model"][key].as_float().expect("a number");
+        let supported = model[suggested].as_f64().expect("a number");
+        assert!((shipped - supported).abs() <= 0.02, "[model] {key} = {shipped}, cross-validation supports {supported}");
+    }
+    assert!(model["answered_right_at_suggested"].as_f64().expect("a number") >= 0.9);
+}

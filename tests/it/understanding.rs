@@ -154,17 +154,20 @@ fn understanding_on_the_hold_outs() {
         // examples and the crisis threshold cross-validation then supported (0.50): any
         // guidance 96.0%, the self-harm block on self-harm messages 89.7%, 98.0% with
         // check-ins, 20.0% false alarms (first classifier: 94.0%, 84.5%, 96.7%, 26.0%).
+        // Then [model] answer 0.50 -> 0.45, as cross-validation supports (answers right >= 90%):
+        // routing up 1.3-2.3 points on every routing hold-out, false alarms up 0.4-1.0 on
+        // B, C, D (more answers to topics whose answer opens with a crisis block).
         ("holdout", 95.9, 89.6, 97.9, 20.1),
         // Measured: 97.8% (88.9%), 98.9%, 26.2% (first classifier: 97.4%, 89.9%, 98.5%, 32.7%;
         // the rules alone: 25.8% on this set).
-        ("holdout-b", 97.7, 88.8, 98.8, 26.3),
+        ("holdout-b", 97.7, 88.8, 98.8, 27.0),
         // Measured: 98.5% (95.8%), 99.2%, 18.4% (first classifier: 97.0%, 93.7%, 99.2%, 17.6%).
-        ("holdout-c", 98.4, 95.7, 99.1, 18.5),
+        ("holdout-c", 98.4, 95.7, 99.1, 18.9),
         // Written after the training data was frozen; measured once: 96.9% (93.0%), 99.0%,
         // 14.8%, with one explicit mention missed (German "Entzug"). That one line was read
         // and other languages' crisis words added, so D no longer is a hold-out for the
         // rules' word lists. Now: 97.0% (91.9%), 99.5%, 13.1%.
-        ("holdout-d", 96.9, 91.8, 99.4, 13.2),
+        ("holdout-d", 96.9, 91.8, 99.4, 14.2),
     ];
     // Every figure is printed before any floor is checked.
     let mut failures = Vec::new();
@@ -182,7 +185,7 @@ fn understanding_on_the_hold_outs() {
         }
         failures.extend(new_misses(name, &f.missed));
     }
-    for (file, direct_floor, reach_floor) in [("routing-holdout.tsv", 92.8, 95.0), ("routing-holdout-2.tsv", 87.9, 91.3), ("routing-holdout-3.tsv", 76.1, 85.3)] {
+    for (file, direct_floor, reach_floor) in [("routing-holdout.tsv", 94.3, 95.8), ("routing-holdout-2.tsv", 90.2, 92.0), ("routing-holdout-3.tsv", 77.4, 84.9)] {
         let (direct, reach, total) = routing_figures(&set, file);
         if total < 200 || direct < direct_floor || reach < reach_floor {
             failures.push(format!("{file} ({total} questions) fell: {direct:.1}% / {reach:.1}%"));

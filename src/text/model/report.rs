@@ -16,6 +16,10 @@ pub const FOLDS: usize = 5;
 pub const CRISIS_FALSE_ALARMS: f32 = 0.04;
 /// Likewise for the check-in band (guidance or a check-in question).
 pub const CHECK_IN_FALSE_ALARMS: f32 = 0.12;
+/// The answer threshold suggested is the lowest at which the out-of-fold top intent is right
+/// at least this often among the examples it would answer: a wrong answer costs more than a
+/// "did you mean".
+pub const ANSWER_PRECISION: f32 = 0.9;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct ModelReport {
@@ -31,6 +35,10 @@ pub struct ModelReport {
     pub crisis_or_check_in_false_alarms: f32,
     pub suggested_crisis: f32,
     pub suggested_check_in: f32,
+    /// With the share of intent examples it answers and how many of those are right.
+    pub suggested_answer: f32,
+    pub answered_at_suggested: f32,
+    pub answered_right_at_suggested: f32,
     pub intent_accuracy: f32,
     /// Per intent: name, examples, out-of-fold top-1 accuracy.
     pub per_intent: Vec<(String, usize, f32)>,
@@ -59,6 +67,21 @@ pub fn report(set: &TrainingSet, t: &Thresholds) -> ModelReport {
     let lowest = |limit: f32| (1..100).map(|i| i as f32 / 100.0).find(|&at| share(&neg, at) <= limit).unwrap_or(0.99);
 
     let k = set.intents.len();
+    // (top probability, right) per intent example, for the answer threshold.
+    let tops: Vec<(f32, bool)> = set
+        .examples
+        .iter()
+        .zip(&cv.scores)
+        .filter_map(|(e, s)| Some((s.intents.first()?.1, s.intents.first()?.0 == e.intent?)))
+        .collect();
+    let answered = |at: f32| {
+        let above: Vec<&(f32, bool)> = tops.iter().filter(|(p, _)| *p >= at).collect();
+        let right = above.iter().filter(|(_, r)| *r).count();
+        let share = if tops.is_empty() { 0.0 } else { above.len() as f32 / tops.len() as f32 };
+        (share, if above.is_empty() { 1.0 } else { right as f32 / above.len() as f32 })
+    };
+    let suggested_answer = (1..100).map(|i| i as f32 / 100.0).find(|&at| answered(at).1 >= ANSWER_PRECISION).unwrap_or(0.99);
+    let (answered_share, answered_right) = answered(suggested_answer);
     let mut per = vec![(0usize, 0usize); k];
     let mut confusions = std::collections::BTreeMap::new();
     for (e, s) in set.examples.iter().zip(&cv.scores) {
@@ -87,6 +110,9 @@ pub fn report(set: &TrainingSet, t: &Thresholds) -> ModelReport {
         crisis_or_check_in_false_alarms: share(&neg, t.check_in),
         suggested_crisis: lowest(CRISIS_FALSE_ALARMS),
         suggested_check_in: lowest(CHECK_IN_FALSE_ALARMS),
+        suggested_answer,
+        answered_at_suggested: answered_share,
+        answered_right_at_suggested: answered_right,
         intent_accuracy: if all == 0 { 0.0 } else { right as f32 / all as f32 },
         per_intent: set.intents.iter().zip(&per).map(|(n, p)| (n.clone(), p.1, if p.1 == 0 { 0.0 } else { p.0 as f32 / p.1 as f32 })).collect(),
         confusions,
@@ -102,7 +128,8 @@ impl std::fmt::Display for ModelReport {
             p(self.crisis_or_check_in_recall), p(self.crisis_or_check_in_false_alarms))?;
         writeln!(f, "  thresholds these examples support: crisis = {:.2} (false alarms <= {}), check_in = {:.2} (<= {})",
             self.suggested_crisis, p(CRISIS_FALSE_ALARMS), self.suggested_check_in, p(CHECK_IN_FALSE_ALARMS))?;
-        writeln!(f, "  intents: top-1 accuracy {}", p(self.intent_accuracy))?;
+        writeln!(f, "  intents: top-1 accuracy {}; answer = {:.2} is the lowest threshold whose answers are right >= {} (it answers {} of the examples, {} of those right)",
+            p(self.intent_accuracy), self.suggested_answer, p(ANSWER_PRECISION), p(self.answered_at_suggested), p(self.answered_right_at_suggested))?;
         let mut worst: Vec<&(String, usize, f32)> = self.per_intent.iter().collect();
         worst.sort_by(|a, b| a.2.total_cmp(&b.2));
         for (name, n, acc) in worst.iter().take(5) {
