@@ -88,7 +88,7 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Thresholds {
-        Thresholds { crisis: 0.5, check_in: 0.2, confirm: 0.3, kind: 0.35, answer: 0.5, suggest: 0.12 }
+        Thresholds { crisis: 0.5, check_in: 0.2, confirm: 0.2, kind: 0.35, answer: 0.5, suggest: 0.12 }
     }
 }
 
