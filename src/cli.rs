@@ -173,13 +173,22 @@ fn check(dir: &Path, format: Format) -> ExitCode {
     }
 }
 
+/// Written whole at the end, so `explain ... | head` ends quietly instead of panicking on
+/// the closed pipe.
 fn explain(loaded: &Loaded, message: &str) {
+    let mut out = String::new();
+    macro_rules! outln {
+        ($out:ident, $($arg:tt)*) => {{
+            use std::fmt::Write as _;
+            let _ = writeln!($out, $($arg)*);
+        }};
+    }
     let set = &loaded.set;
     let normalized = normalize(message);
-    println!("normalized: {normalized}");
+    outln!(out, "normalized: {normalized}");
     let hits = CrisisDetector::get().explain(&normalized);
     if hits.is_empty() {
-        println!("crisis: none");
+        outln!(out, "crisis: none");
     }
     for hit in hits {
         let note = match (&set.classifier, hit.everyday) {
@@ -189,25 +198,25 @@ fn explain(loaded: &Loaded, message: &str) {
             ),
             _ => String::new(),
         };
-        println!("crisis: {} ({}){note}", hit.kind.name(), hit.rule);
+        outln!(out, "crisis: {} ({}){note}", hit.kind.name(), hit.rule);
     }
     let scores = set.matcher.scores(&normalized);
-    println!("term matcher (score, answer at {:.2}, suggest at {:.2}):", crate::text::topics::ANSWER_THRESHOLD, crate::text::topics::SUGGEST_THRESHOLD);
+    outln!(out, "term matcher (score, answer at {:.2}, suggest at {:.2}):", crate::text::topics::ANSWER_THRESHOLD, crate::text::topics::SUGGEST_THRESHOLD);
     for s in scores.iter().take(3) {
-        println!("  {:.3}  {}", s.score, set.topics[s.topic].id);
+        outln!(out, "  {:.3}  {}", s.score, set.topics[s.topic].id);
     }
     let reading = crate::engine::reading::read(&normalized, set);
     if let (Some(model), Some(s)) = (set.classifier.as_deref(), &reading.scores) {
         let t = &set.bot.thresholds;
-        println!("model: crisis {:.3} (guidance at {:.2}, check-in at {:.2})", s.crisis, t.crisis, t.check_in);
+        outln!(out, "model: crisis {:.3} (guidance at {:.2}, check-in at {:.2})", s.crisis, t.crisis, t.check_in);
         for (kind, p) in &s.kinds {
-            println!("  {:.3}  {} (once crisis reaches {:.2}: shown at {:.2}, or as the likeliest kind)", p, kind.name(), t.crisis, t.kind);
+            outln!(out, "  {:.3}  {} (once crisis reaches {:.2}: shown at {:.2}, or as the likeliest kind)", p, kind.name(), t.crisis, t.kind);
         }
-        println!("model intents (answer at {:.2}, suggest at {:.2}):", t.answer, t.suggest);
+        outln!(out, "model intents (answer at {:.2}, suggest at {:.2}):", t.answer, t.suggest);
         for (i, p) in s.intents.iter().take(5) {
-            println!("  {:.3}  {}", p, model.intents()[*i]);
+            outln!(out, "  {:.3}  {}", p, model.intents()[*i]);
         }
-        println!("nearest training examples:");
+        outln!(out, "nearest training examples:");
         for (similarity, e) in model.nearest(&normalized, 5) {
             let label = match (e.intent, e.crisis.map(|k| k.set())) {
                 (Some(i), _) => model.intents()[i].clone(),
@@ -215,7 +224,7 @@ fn explain(loaded: &Loaded, message: &str) {
                 (None, Some(kinds)) => format!("crisis: {}", kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ")),
                 (None, None) => "-".to_owned(),
             };
-            println!("  {similarity:.3}  [{label}] {}", e.text);
+            outln!(out, "  {similarity:.3}  [{label}] {}", e.text);
         }
     }
     let kinds: Vec<&str> = reading.crisis.iter().map(|k| k.name()).collect();
@@ -233,5 +242,7 @@ fn explain(loaded: &Loaded, message: &str) {
         crate::engine::reading::Route::NoMatch => "no match: fallback and menu".to_owned(),
     };
     let outcome = format!("{first}{check}{route}");
-    println!("outcome: {outcome}");
+    outln!(out, "outcome: {outcome}");
+    use std::io::Write as _;
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
 }

@@ -140,3 +140,14 @@ fn the_shipped_thresholds_are_the_ones_cross_validation_supports() {
     }
     assert!(model["answered_right_at_suggested"].as_f64().expect("a number") >= 0.9);
 }
+
+/// `explain ... | head` closes the pipe early: the command ends quietly, not with a panic.
+#[test]
+fn explain_into_a_closed_pipe_ends_quietly() {
+    let mut child = bot().args(["explain", "how long does withdrawal last"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.status.success(), "{:?} {stderr}", out.status);
+}
