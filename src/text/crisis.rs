@@ -420,8 +420,10 @@ impl CrisisDetector {
         let tokens: Vec<&str> = normalized.split(' ').filter(|t| !t.is_empty()).collect();
         // In a message that names the drug (or is one or two words long), a crisis word
         // means the crisis.
-        let plain_sense = tokens.len() <= 2 || tokens.iter().any(|t| names_a_drug(t));
-        let everyday = |word: &str| !plain_sense && has_everyday_sense(word);
+        // Looked for only once a word with an everyday sense fires, and then once.
+        let names_drug = std::cell::OnceCell::new();
+        let names_drug = || *names_drug.get_or_init(|| tokens.iter().any(|t| names_a_drug(t)));
+        let everyday = |word: &str| tokens.len() > 2 && has_everyday_sense(word) && !names_drug();
         let mut overdose = false;
         for (i, token) in tokens.iter().enumerate() {
             if let Some((kind, why)) = word_rule(&self.words, token) {
@@ -466,7 +468,7 @@ impl CrisisDetector {
         }
         // A whole bottle, or every pill, is how intentional overdoses are described: the
         // 988 block belongs beside 911.
-        if overdose && tokens.iter().any(|t| names_a_drug(t)) {
+        if overdose && names_drug() {
             if let Some(all) = ALL_OF_IT.iter().find(|p| padded.contains(*p)) {
                 found(S, false, &|| format!("overdose with \"{}\"", all.trim()));
             }

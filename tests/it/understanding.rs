@@ -105,6 +105,17 @@ pub fn crisis_figures(set: &ResponseSet, positive: &str, benign: &str) -> Crisis
 }
 
 /// Routing figures: answered with the right topic (or reply), and reachable in one tap.
+/// Whether a turn answers `want` (a topic id, or `smalltalk-<intent>`): the topic itself,
+/// the "for whom?" question leading to it, or the small-talk reply.
+fn answered_right(set: &ResponseSet, want: &str, turn: &klonopin_bot::engine::Turn) -> bool {
+    if let Some(name) = want.strip_prefix("smalltalk-") {
+        let reply = set.bot.smalltalk.iter().find(|(n, _)| n == name).map(|(_, r)| r.plain.trim());
+        return reply.is_some_and(|r| turn.messages.iter().any(|m| m.text.plain.starts_with(r)));
+    }
+    let asked_for_whom = turn.messages.iter().flat_map(|m| m.buttons.iter().flatten()).any(|b| matches!(&b.action, Action::Audience(_, id) if id == want));
+    turn.topic.as_deref() == Some(want) || asked_for_whom
+}
+
 pub fn routing_figures(set: &ResponseSet, file: &str) -> (f64, f64, usize) {
     let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
     let data = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -117,19 +128,10 @@ pub fn routing_figures(set: &ResponseSet, file: &str) -> (f64, f64, usize) {
         }
         total += 1;
         let turn = step(&State::default(), &Input::Text(question), set);
-        if let Some(name) = want.strip_prefix("smalltalk-") {
-            let reply = set.bot.smalltalk.iter().find(|(n, _)| n == name).map(|(_, r)| r.plain.clone());
-            if reply.is_some_and(|r| turn.messages.iter().any(|m| m.text.plain.starts_with(r.trim()))) {
-                direct += 1;
-            }
-            continue;
-        }
-        assert!(set.topic(want).is_some(), "{file}: unknown topic {want}");
-        let actions: Vec<Action> = turn.messages.iter().flat_map(|m| m.buttons.iter().flatten()).map(|b| b.action.clone()).collect();
-        let asked_for_whom = actions.iter().any(|a| matches!(a, Action::Audience(_, id) if id == want));
-        if turn.topic.as_deref() == Some(want) || asked_for_whom {
+        assert!(want.starts_with("smalltalk-") || set.topic(want).is_some(), "{file}: unknown topic {want}");
+        if answered_right(set, want, &turn) {
             direct += 1;
-        } else if turn.topic.is_none() && actions.contains(&Action::Topic(want.to_owned())) {
+        } else if turn.topic.is_none() && turn.messages.iter().flat_map(|m| m.buttons.iter().flatten()).any(|b| b.action == Action::Topic(want.to_owned())) {
             offered += 1;
         }
     }
@@ -350,6 +352,13 @@ fn every_answer_offers_help_now_as_a_button() {
     }
 }
 
+/// The file a developer report names in `var`, and the shipped content; never a hold-out.
+fn development_set_from(var: &str) -> Option<(String, ResponseSet)> {
+    let name = std::env::var(var).ok()?;
+    assert!(!name.contains("holdout"), "hold-outs are measured, not read message by message");
+    Some((name, content()))
+}
+
 /// One line per message of a development or tuning set (never a hold-out): what the rules
 /// and the model said and what the person got. `DUMP=crisis/tune-d-benign.tsv cargo test
 /// --release --test it dump -- --ignored --nocapture`.
@@ -358,9 +367,7 @@ fn every_answer_offers_help_now_as_a_button() {
 fn dump_a_development_set() {
     use klonopin_bot::text::crisis::CrisisDetector;
     use klonopin_bot::text::normalize::normalize;
-    let Ok(name) = std::env::var("DUMP") else { return };
-    assert!(!name.contains("holdout"), "hold-outs are measured, not read message by message");
-    let set = content();
+    let Some((name, set)) = development_set_from("DUMP") else { return };
     let model = set.classifier.as_deref().expect("classifier");
     let name = name.strip_prefix("crisis/").unwrap_or(&name).to_owned();
     for case in read_crisis(&name) {
@@ -381,9 +388,7 @@ fn dump_a_development_set() {
 #[ignore = "a report for developers: DUMP_ROUTING=<file under tests/data> cargo test --test it dump_routing -- --ignored --nocapture"]
 fn dump_routing_misses() {
     use klonopin_bot::text::normalize::normalize;
-    let Ok(file) = std::env::var("DUMP_ROUTING") else { return };
-    assert!(!file.contains("holdout"), "hold-outs are measured, not read message by message");
-    let set = content();
+    let Some((file, set)) = development_set_from("DUMP_ROUTING") else { return };
     let model = set.classifier.as_deref().expect("classifier");
     let data = std::fs::read_to_string(format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"))).expect("routing file");
     for line in data.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
@@ -397,9 +402,7 @@ fn dump_routing_misses() {
         let scores = model.scores(&normalize(question));
         let top: Vec<String> = scores.intents.iter().take(2).map(|(i, p)| format!("{}={p:.2}", model.intents()[*i])).collect();
         let crisis = if turn.crisis.is_empty() { "" } else { " CRISIS" };
-        let asked_for_whom = turn.messages.iter().flat_map(|m| m.buttons.iter().flatten()).any(|b| matches!(&b.action, Action::Audience(_, id) if id == want));
-        let small_talk = want.strip_prefix("smalltalk-").and_then(|name| set.bot.smalltalk.iter().find(|(n, _)| n == name)).is_some_and(|(_, r)| turn.messages.iter().any(|m| m.text.plain.starts_with(r.plain.trim())));
-        let right = got == want || asked_for_whom || small_talk;
+        let right = answered_right(&set, want, &turn);
         if !right || std::env::var("DUMP_ALL").is_ok() {
             let mark = if right { "right" } else { "wrong" };
             println!("want={want}\t{mark}\tgot={got}{crisis}\toffered={}\tmodel={}\t{question}", offered.join(","), top.join(","));
