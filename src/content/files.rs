@@ -39,7 +39,10 @@ pub struct BotFile {
     pub did_you_mean: Text,
     pub privacy: Text,
     pub about: Text,
-    pub audience_question: Text,
+    /// No longer used (the bot answers first and offers the other version as a button);
+    /// accepted so that older folders still load, with a warning.
+    #[serde(default)]
+    pub audience_question: Option<Text>,
     pub audience_self: Text,
     pub audience_loved_one: Text,
     pub cancelled: Text,
@@ -58,6 +61,9 @@ pub struct BotFile {
     pub button_check_in_yes: Option<Text>,
     #[serde(default)]
     pub button_check_in_no: Option<Text>,
+    /// The reply when a typed question leads to the answer just given ("{title}" is its title).
+    #[serde(default)]
+    pub repeat: Option<Text>,
     /// Replies to small talk, by intent name (`examples/smalltalk/<name>.txt`).
     #[serde(default)]
     pub smalltalk: std::collections::BTreeMap<String, Text>,

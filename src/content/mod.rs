@@ -18,6 +18,7 @@ pub use model::*;
 pub use render::Rich;
 
 use diagnostic::Positions;
+use render::escape_html;
 use files::{BotFile, CrisisFile, SelfCheckFile, Text, TopicFile};
 use crate::engine::Action;
 use crate::text::crisis::CrisisKind;
@@ -452,6 +453,9 @@ impl Checker {
         if b.menu.is_empty() {
             self.error(&at, 0, "\"menu\" is empty: list the topic ids of the main menu");
         }
+        if let Some(q) = &b.audience_question {
+            self.warn(&at, q.span().start, "\"audience_question\" is no longer used: the bot answers first and offers the other version as a button; delete this line");
+        }
         let mut commands = Vec::new();
         for (name, text) in b.commands.entries() {
             let description = self.label(&at, text, &format!("commands.{name}"), 256);
@@ -466,7 +470,6 @@ impl Checker {
             did_you_mean: self.rich(&at, &b.did_you_mean, "did_you_mean"),
             privacy: self.rich(&at, &b.privacy, "privacy"),
             about: self.rich(&at, &b.about, "about"),
-            audience_question: self.rich(&at, &b.audience_question, "audience_question"),
             audience_self: self.label(&at, &b.audience_self, "audience_self", 60),
             audience_loved_one: self.label(&at, &b.audience_loved_one, "audience_loved_one", 60),
             cancelled: self.rich(&at, &b.cancelled, "cancelled"),
@@ -479,6 +482,7 @@ impl Checker {
             sources_heading: self.label(&at, &b.sources_heading, "sources_heading", 60),
             commands,
             check_in: self.check_in(&at, b),
+            repeat: b.repeat.as_ref().map(|t| self.rich(&at, t, "repeat")),
             smalltalk: b.smalltalk.iter().map(|(name, text)| (name.clone(), self.rich(&at, text, &format!("smalltalk.{name}")))).collect(),
             thresholds: self.thresholds(&at, b.model.as_ref()),
         }
@@ -652,16 +656,33 @@ pub fn crisis_page(c: &CrisisTexts) -> Rich {
     Rich::join(parts)
 }
 
+/// The sources under an answer. In Telegram a folded quote (expanded with a tap) of short
+/// linked labels, so that long addresses do not bury the answer on a phone; in plain text
+/// (`chat`, `ask`, the fallback when Telegram refuses the HTML) each label with its address.
 fn sources_block(heading: &str, sources: &[String]) -> Rich {
     if sources.is_empty() {
         return Rich::default();
     }
     let mut plain = heading.to_owned();
+    let mut html = format!("<blockquote expandable>{}", escape_html(heading));
     for s in sources {
         plain.push_str("\n• ");
         plain.push_str(s);
+        html.push_str("\n• ");
+        match split_source(s) {
+            Some((label, url)) => html.push_str(&format!("<a href=\"{}\">{}</a>", escape_html(url), escape_html(label))),
+            None => html.push_str(&escape_html(s)),
+        }
     }
-    Rich::text(&plain)
+    html.push_str("</blockquote>");
+    Rich { html, plain }
+}
+
+/// "FDA, Klonopin label (2023): https://..." as its label and its address.
+fn split_source(source: &str) -> Option<(&str, &str)> {
+    let at = source.rfind(": http")?;
+    let (label, url) = (source[..at].trim(), source[at + 2..].trim());
+    (!label.is_empty() && !url.contains(char::is_whitespace)).then_some((label, url))
 }
 
 fn valid_id(id: &str) -> bool {
@@ -681,4 +702,27 @@ fn version_of(files: &[SourceFile]) -> String {
         }
     }
     format!("{:012x}", hash >> 16)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_fold_into_a_quote_of_short_links_and_stay_whole_in_plain_text() {
+        let sources = [
+            "FDA, Klonopin label (2023): https://example.org/label.pdf?a=1&b=2".to_owned(),
+            "A source with no address".to_owned(),
+            "Odd: label: http://example.org/x".to_owned(),
+        ];
+        let block = sources_block("Sources:", &sources);
+        assert_eq!(
+            block.html,
+            "<blockquote expandable>Sources:\n• <a href=\"https://example.org/label.pdf?a=1&amp;b=2\">FDA, Klonopin label (2023)</a>\n• A source with no address\n• <a href=\"http://example.org/x\">Odd: label</a></blockquote>"
+        );
+        assert_eq!(block.plain, format!("Sources:\n• {}\n• {}\n• {}", sources[0], sources[1], sources[2]));
+        // One paragraph: the splitter never cuts the quote in two.
+        assert!(!block.html.contains("\n\n"));
+        assert_eq!(sources_block("Sources:", &[]), Rich::default());
+    }
 }

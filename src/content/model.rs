@@ -45,7 +45,6 @@ pub struct BotTexts {
     pub did_you_mean: Rich,
     pub privacy: Rich,
     pub about: Rich,
-    pub audience_question: Rich,
     pub audience_self: String,
     pub audience_loved_one: String,
     pub cancelled: Rich,
@@ -62,6 +61,9 @@ pub struct BotTexts {
     pub commands: Vec<(String, String)>,
     /// The check-in question and its two buttons (help now, just a question), if set.
     pub check_in: Option<CheckIn>,
+    /// The reply to a typed question that leads to the answer just given, with `{title}`;
+    /// without it the answer is sent again.
+    pub repeat: Option<Rich>,
     /// Small-talk replies, by intent name.
     pub smalltalk: Vec<(String, Rich)>,
     pub thresholds: Thresholds,

@@ -26,7 +26,13 @@ use crate::content::{crisis_page, ResponseSet, Rich, Topic, SELF_CHECK_QUESTIONS
 use crate::text::audience::{audience_cue, Audience};
 use crate::text::crisis::{CrisisKind, CrisisSet};
 use crate::text::normalize::normalize;
+use crate::content::IntentTarget;
+use crate::text::model::Scores;
+use crate::text::topics::MAX_SUGGESTIONS;
 use reading::{crisis_of, read, Route};
+
+/// Topics offered under "I have just answered that": the likeliest others, then related ones.
+const MAX_OFFERED_AFTER_REPEAT: usize = 4;
 
 /// What a person sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -190,16 +196,23 @@ struct Ctx<'c> {
     state: State,
     turn: Turn,
     forget: bool,
+    /// This turn told the person that the answer they asked for is the one just given.
+    repeated: bool,
 }
 
 impl<'c> Ctx<'c> {
     fn new(content: &'c ResponseSet, state: State) -> Ctx<'c> {
         let turn = Turn { next: Next::Keep(State::default()), messages: Vec::new(), topic: None, crisis: CrisisSet::default(), check_in: false, events: Vec::new() };
-        Ctx { content, state, turn, forget: false }
+        Ctx { content, state, turn, forget: false, repeated: false }
     }
 
     fn finish(mut self, was_in_self_check: bool) -> Turn {
         self.close_with_help_now();
+        if self.turn.topic.is_some() {
+            self.state.last_topic.clone_from(&self.turn.topic);
+        } else if !self.repeated {
+            self.state.last_topic = None;
+        }
         if let Flow::SelfCheck { .. } = self.state.flow {
             let asking = self.turn.messages.last().is_some_and(|m| {
                 m.buttons.iter().flatten().any(|b| matches!(b.action, Action::SelfCheckAnswer { .. }))
@@ -217,14 +230,14 @@ impl<'c> Ctx<'c> {
 
     /// Ends a reply that shows no crisis guidance with the `help_now` line, so that a crisis
     /// put in words the detector does not know still meets 911, 988 and SAMHSA. Not under a
-    /// self-check question or the "for whom?" question: those are one tap from the answer.
+    /// self-check question: it is one tap from the result.
     fn close_with_help_now(&mut self) {
         if !self.turn.crisis.is_empty() {
             return;
         }
         let help_now = &self.content.bot.help_now;
         let Some(last) = self.turn.messages.last_mut() else { return };
-        let asking = last.buttons.iter().flatten().any(|b| matches!(b.action, Action::SelfCheckAnswer { .. } | Action::Audience(..)));
+        let asking = last.buttons.iter().flatten().any(|b| matches!(b.action, Action::SelfCheckAnswer { .. }));
         if !asking {
             last.text = Rich::join([&last.text, help_now]);
         }
@@ -317,13 +330,21 @@ impl<'c> Ctx<'c> {
                 return;
             }
         }
-        if let Some(cue) = audience_cue(&normalized) {
-            self.state.audience = Some(cue);
+        let cue = audience_cue(&normalized);
+        let says_who = cue.is_some() && cue != self.state.audience;
+        if cue.is_some() {
+            self.state.audience = cue;
         }
         match reading.route {
             // The check-in question is the reply: a greeting or a fallback under it would
             // read as if the bot had not listened.
             Route::SmallTalk(_) | Route::NoMatch if reading.check_in => {}
+            // A follow-up that leads back to the answer just given ("and for 2 mg?"): the
+            // same text again would read as if the bot had not listened. A message that
+            // says for whom ("it's for my son") gets that version instead.
+            Route::Topic(index) if !says_who && self.state.last_topic.as_deref() == Some(self.content.topics[index].id.as_str()) => {
+                self.repeat(index, reading.scores.as_ref());
+            }
             Route::Topic(index) => self.topic(&self.content.topics[index]),
             Route::SmallTalk(name) => {
                 // "I only know about Klonopin" answered nothing: operators who record
@@ -442,36 +463,25 @@ impl<'c> Ctx<'c> {
         }
     }
 
-    /// Answers a topic, asking "for whom?" first where the answer depends on it.
+    /// Answers a topic: its crisis guidance first (if it carries one not shown yet), then the
+    /// version for the person asking. Where a topic has a version for someone asking about
+    /// a person they care about, the answer comes first and the other version is one tap
+    /// away: nothing (a child's Poison Help advice least of all) waits behind a question.
     fn topic(&mut self, topic: &Topic) {
         let carried = topic.crisis.filter(|k| !self.turn.crisis.contains(*k));
         let crisis_block = carried.map(|k| Rich::join([&self.content.crisis.block(k).body, &self.content.crisis.outside_us]));
-        let answer = match (&topic.answer_loved_one, self.state.audience) {
-            (Some(loved), Some(Audience::LovedOne)) => loved,
-            (Some(_), None) => {
-                // Safety before the question: a crisis topic's guidance comes with it.
-                let bot = &self.content.bot;
-                let text = Rich::join(crisis_block.iter().chain([&bot.audience_question]));
-                let buttons = vec![vec![
-                    Button { label: bot.audience_self.clone(), action: Action::Audience(Audience::Myself, topic.id.clone()) },
-                    Button { label: bot.audience_loved_one.clone(), action: Action::Audience(Audience::LovedOne, topic.id.clone()) },
-                ]];
-                self.send(text, buttons);
-                if let Some(kind) = carried {
-                    self.mark_crisis(std::iter::once(kind).collect());
-                }
-                if !matches!(self.state.flow, Flow::SelfCheck { .. }) {
-                    self.state.flow = Flow::Audience { topic: topic.id.clone() };
-                }
-                return;
-            }
-            _ => &topic.answer,
+        let bot = &self.content.bot;
+        let (answer, other) = match (&topic.answer_loved_one, self.state.audience) {
+            (Some(loved), Some(Audience::LovedOne)) => (loved, Some((Audience::Myself, &bot.audience_self))),
+            (Some(_), _) => (&topic.answer, Some((Audience::LovedOne, &bot.audience_loved_one))),
+            (None, _) => (&topic.answer, None),
         };
-        let text = match &crisis_block {
-            Some(block) => Rich::join([answer, block]),
-            None => answer.clone(),
-        };
-        let mut buttons = self.topic_buttons(&topic.related);
+        let text = Rich::join(crisis_block.iter().chain([answer]));
+        let mut buttons = Vec::new();
+        if let Some((audience, label)) = other {
+            buttons.push(vec![Button { label: label.clone(), action: Action::Audience(audience, topic.id.clone()) }]);
+        }
+        buttons.extend(self.topic_buttons(&topic.related));
         // Help stays one tap away under every answer, whatever the message looked like.
         let mut last = self.menu_button();
         last.push(Button { label: self.content.bot.button_crisis.clone(), action: Action::Crisis });
@@ -482,6 +492,40 @@ impl<'c> Ctx<'c> {
         }
         self.turn.topic = Some(topic.id.clone());
         self.turn.events.push(Event::TopicServed(topic.id.clone()));
+    }
+
+    /// The reply to a typed question that leads to the answer just given: say so, and offer
+    /// the other topics the question may be about (the classifier's next guesses, then the
+    /// topic's related ones). Without a `repeat` text the answer is simply sent again.
+    fn repeat(&mut self, index: usize, scores: Option<&Scores>) {
+        let topic = &self.content.topics[index];
+        let Some(repeat) = &self.content.bot.repeat else {
+            self.topic(topic);
+            return;
+        };
+        let mut ids: Vec<&String> = Vec::new();
+        if let Some(scores) = scores {
+            let floor = self.content.bot.thresholds.suggest;
+            for (intent, p) in &scores.intents {
+                if let (true, Some(IntentTarget::Topic(i))) = (*p >= floor, self.content.intents.get(*intent)) {
+                    let id = &self.content.topics[*i].id;
+                    if *i != index && !ids.contains(&id) && ids.len() < MAX_SUGGESTIONS {
+                        ids.push(id);
+                    }
+                }
+            }
+        }
+        for id in &topic.related {
+            if ids.len() < MAX_OFFERED_AFTER_REPEAT && !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        let mut buttons = self.topic_buttons(ids);
+        let mut last = self.menu_button();
+        last.push(Button { label: self.content.bot.button_crisis.clone(), action: Action::Crisis });
+        buttons.push(last);
+        self.send(repeat.fill("title", &topic.title), buttons);
+        self.repeated = true;
     }
 
     fn start_self_check(&mut self) {

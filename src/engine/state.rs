@@ -15,6 +15,10 @@ pub struct State {
     /// kept so the question is asked once, not on every topic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audience: Option<Audience>,
+    /// The topic the last reply answered (its id), so that a typed question leading to the
+    /// same answer gets something new instead of the same text again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_topic: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,6 +28,8 @@ pub enum Flow {
     #[default]
     Idle,
     /// Waiting for "for yourself or for someone you care about?" before showing a topic.
+    /// No longer entered (answers come first, the other version a button away); kept so
+    /// that a state stored by an older version still reads and resolves.
     Audience { topic: String },
     /// In the self-check: `next` is the 0-based question to answer, `yes` one bit per
     /// question answered "yes".

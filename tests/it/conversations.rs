@@ -136,8 +136,8 @@ fn menu_answer_and_follow_up() {
 fn free_text_typos_slang_and_look_alike_names() {
     check("free text", &[
         (Say("is klonopin addictive"), &[Topic("is-it-addictive"), Crisis(&[])]),
-        (Say("are k-pins addictive??"), &[Topic("is-it-addictive")]),
         (Say("klonipin side efects"), &[Topic("side-effects")]),
+        (Say("are k-pins addictive??"), &[Topic("is-it-addictive")]),
         (Say("what is clonidine"), &[Topic("not-clonidine"), Says("different medicines")]),
         (Say("is clonazepam legal without a prescription"), &[Topic("legal-status")]),
         (Say("asdf qwerty zxcv"), &[NoTopic, Crisis(&[]), Button("v1:t:")]),
@@ -216,10 +216,11 @@ fn crisis_in_the_middle_of_the_self_check_keeps_the_place() {
 #[test]
 fn loved_one_path() {
     check("loved one", &[
-        (Say("what are the signs of klonopin addiction"), &[Flow("audience signs-of-addiction"), Button("v1:a:s:signs-of-addiction"), Button("v1:a:l:signs-of-addiction")]),
-        (Press("v1:a:l:"), &[Topic("signs-of-addiction"), Flow("idle"), Audience(Some(Audience::LovedOne))]),
-        // Remembered: no second question.
-        (Say("where can i get help for klonopin addiction"), &[Topic("getting-help"), Flow("idle")]),
+        // The answer comes first; the other version is one tap away, never behind a question.
+        (Say("what are the signs of klonopin addiction"), &[Topic("signs-of-addiction"), Flow("idle"), Button("v1:a:l:signs-of-addiction"), NoButton("v1:a:s:")]),
+        (Press("v1:a:l:"), &[Topic("signs-of-addiction"), Flow("idle"), Audience(Some(Audience::LovedOne)), Button("v1:a:s:signs-of-addiction"), NoButton("v1:a:l:")]),
+        // Remembered: the next topic with two versions opens with the loved-one one.
+        (Say("where can they get help for klonopin addiction"), &[Topic("getting-help"), Flow("idle"), Button("v1:a:s:getting-help")]),
     ]);
     let loved = content().topic("signs-of-addiction").and_then(|t| t.answer_loved_one.as_ref()).expect("a loved-one answer");
     let mut chat = Chat::new();
@@ -230,18 +231,47 @@ fn loved_one_path() {
     check("loved one by cue", &[
         (Say("what are the signs my son is misusing klonopin"), &[Topic("signs-of-addiction"), Audience(Some(Audience::LovedOne))]),
     ]);
-    check("self by typed answer", &[
-        (Say("what are the signs of klonopin addiction"), &[Flow("audience signs-of-addiction")]),
-        (Say("for me"), &[Topic("signs-of-addiction"), Audience(Some(Audience::Myself))]),
+    // A chat stored by an older version while it waited for "for whom?" still resolves.
+    let waiting = State { flow: Flow::Audience { topic: "signs-of-addiction".into() }, audience: None, last_topic: None };
+    let turn = step(&waiting, &Input::Text("for me"), content());
+    assert_eq!(turn.topic.as_deref(), Some("signs-of-addiction"));
+    assert_eq!(turn.next, Next::Keep(State { flow: Flow::Idle, audience: Some(Audience::Myself), last_topic: Some("signs-of-addiction".into()) }));
+}
+
+#[test]
+fn a_follow_up_that_leads_back_to_the_answer_just_given_gets_something_new() {
+    let repeat_line = "my answer just above";
+    check("repeat", &[
+        (Say("is klonopin addictive"), &[Topic("is-it-addictive")]),
+        // Not the same text again: a line that says so, other likely topics, help one tap away.
+        (Say("are k-pins addictive??"), &[NoTopic, Says(repeat_line), Says("Is it addictive?"), Button("v1:t:"), Button("v1:c"), Button("v1:m")]),
+        (Say("but are benzos addictive for everyone"), &[NoTopic, Says(repeat_line)]),
+        // A button is an explicit request: it always answers.
+        (RawButton("v1:t:is-it-addictive"), &[Topic("is-it-addictive")]),
+        (Say("klonipin side efects"), &[Topic("side-effects")]),
+        (Say("is klonopin addictive"), &[Topic("is-it-addictive")]),
+    ]);
+    check("repeat, saying for whom", &[
+        (Say("what are the signs of klonopin addiction"), &[Topic("signs-of-addiction"), Audience(None)]),
+        // "for my son" changes the answer: the loved-one version, not the repeat line.
+        (Say("what are the signs of klonopin addiction in my son"), &[Topic("signs-of-addiction"), Audience(Some(Audience::LovedOne))]),
+        (Say("signs of klonopin addiction"), &[NoTopic, Says(repeat_line)]),
+    ]);
+    // Whatever else the follow-up says, crisis guidance still comes first.
+    check("repeat after crisis", &[
+        (Say("how long does klonopin withdrawal last"), &[Crisis(&["withdrawal"]), FirstLine("911")]),
+        (Say("how long does klonopin withdrawal last"), &[Crisis(&["withdrawal"]), FirstLine("911")]),
     ]);
 }
 
 #[test]
 fn crisis_while_asked_for_whom_drops_the_question() {
-    check("audience crisis", &[
-        (Say("what are the signs of klonopin addiction"), &[Flow("audience signs-of-addiction")]),
-        (Say("he overdosed and is not breathing"), &[Crisis(&["overdose"]), FirstLine("911"), Flow("idle")]),
-    ]);
+    // A chat stored by an older version while it waited for "for whom?".
+    let waiting = State { flow: Flow::Audience { topic: "signs-of-addiction".into() }, audience: None, last_topic: None };
+    let turn = step(&waiting, &Input::Text("he overdosed and is not breathing"), content());
+    assert_eq!(turn.crisis.iter().map(|k| k.name()).collect::<Vec<_>>(), ["overdose"]);
+    assert!(turn.messages[0].text.plain.lines().next().unwrap_or("").contains("911"));
+    assert!(matches!(turn.next, Next::Keep(State { flow: Flow::Idle, .. })));
 }
 
 #[test]
@@ -275,10 +305,10 @@ fn commands_and_odd_input() {
 
 #[test]
 fn a_stored_state_naming_a_removed_topic_degrades_to_the_menu() {
-    let state = State { flow: Flow::Audience { topic: "gone".into() }, audience: None };
+    let state = State { flow: Flow::Audience { topic: "gone".into() }, audience: None, last_topic: None };
     let turn = step(&state, &Input::Text("me"), content());
     assert!(turn.messages.iter().flat_map(|m| m.buttons.iter().flatten()).any(|b| b.action.encode().starts_with("v1:t:")));
-    assert_eq!(turn.next, Next::Keep(State { flow: Flow::Idle, audience: Some(Audience::Myself) }));
+    assert_eq!(turn.next, Next::Keep(State { flow: Flow::Idle, audience: Some(Audience::Myself), last_topic: None }));
 }
 
 /// In a group, a message not addressed to the bot gets the crisis guidance and nothing else:
@@ -317,8 +347,8 @@ fn replies_without_crisis_guidance_end_with_help_now() {
         (Say("is klonopin addictive"), true),
         (Say("zebra quartz violin"), true),
         (Sticker, true),
-        (Say("what are the signs of klonopin addiction"), false), // "for yourself or someone else?"
-        (Press("v1:a:s:"), true),
+        (Say("what are the signs of klonopin addiction"), true),
+        (Press("v1:a:l:"), true),
         (Say("/selfcheck"), false),                               // question 1
         (RawButton("v1:q:0:y"), false),                            // question 2
         (Say("/cancel"), true),
