@@ -362,6 +362,17 @@ impl<'c> Ctx<'c> {
                     None => self.menu(),
                 }
             }
+            // Crisis guidance is the reply: the topics the message may be about go under it
+            // as buttons (before its own), one tap away without pushing it up the screen.
+            Route::DidYouMean(picks) if !kinds.is_empty() => {
+                let ids: Vec<String> = picks.iter().map(|i| self.content.topics[*i].id.clone()).collect();
+                let mut rows = self.topic_buttons(&ids);
+                if let Some(guidance) = self.turn.messages.first_mut() {
+                    guidance.buttons.retain(|row| !rows.contains(row));
+                    rows.append(&mut guidance.buttons);
+                    guidance.buttons = rows;
+                }
+            }
             Route::DidYouMean(picks) => {
                 let ids: Vec<String> = picks.iter().map(|i| self.content.topics[*i].id.clone()).collect();
                 let mut buttons = self.topic_buttons(&ids);

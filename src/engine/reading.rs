@@ -30,7 +30,7 @@ pub struct Reading {
 pub enum Route {
     /// Answer this topic (index into the topic list).
     Topic(usize),
-    /// Offer these topics, best first.
+    /// Offer these topics, best first (after crisis guidance: as buttons under it).
     DidYouMean(Vec<usize>),
     /// A small-talk reply, by name.
     SmallTalk(String),
@@ -100,14 +100,12 @@ fn route(scores: &Scores, normalized: &str, content: &ResponseSet, guided: bool)
             None => Route::NoMatch,
         };
     }
-    // After crisis guidance, an unsure guess would only push the guidance up the screen.
-    if guided {
-        return Route::NoMatch;
-    }
     // Not sure: the term matcher, precise on questions close to a topic's phrasings, answers
     // if the model finds that topic plausible too (measured on routing.tsv, a development
     // set: 77% right by the model alone, 94% with this fallback).
-    if let MatchOutcome::Answer(i) = content.matcher.classify(normalized) {
+    // After crisis guidance an unsure answer would only push the guidance up the screen: the
+    // likeliest topics become buttons under it instead (the engine puts them there).
+    if let (false, MatchOutcome::Answer(i)) = (guided, content.matcher.classify(normalized)) {
         let plausible = scores.intents.iter().any(|(n, p)| *p >= t.suggest && content.intents.get(*n) == Some(&IntentTarget::Topic(i)));
         if plausible {
             return Route::Topic(i);

@@ -299,7 +299,8 @@ struct Near {
 const DRUG_NAMES: &[&str] = &[
     "klonopin", "clonazepam", "kpin", "kpins", "pins", "pin", "klonnies", "klonnie", "klons", "klonos",
     "benzo", "benzos", "rivotril", "xanax", "valium", "ativan", "meds", "medication", "medicine",
-    "pills", "pastillas", "dose", "doses", "dosage",
+    "pills", "pastillas", "dose", "doses", "dosage", "greenies", "greenie", "zannies",
+    "alprazolam", "lorazepam", "diazepam",
 ];
 /// The medicine, including words that only point at it after a verb ("stopped taking it").
 const DRUG_REFS: &[&str] = &[
@@ -655,6 +656,10 @@ mod tests {
         let both = graded("i want to kill myself, my withdrawal from school is pending");
         assert!(both.sure.contains(CrisisKind::SelfHarm) && both.everyday.contains(CrisisKind::Withdrawal));
         assert_eq!(graded("suicide doors on a car").all(), CrisisSet::default());
+        // Street names count as naming the drug: "OD" beside them is the overdose.
+        for text in ["how many greenies before you od", "is it an od if you take 3 zannies"] {
+            assert!(graded(text).sure.contains(CrisisKind::Overdose), "{text}");
+        }
     }
 
     #[test]

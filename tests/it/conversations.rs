@@ -364,3 +364,39 @@ fn replies_without_crisis_guidance_end_with_help_now() {
         assert!(shown <= 1, "step {i}: help_now at most once per reply");
     }
 }
+
+/// Issue 11's four people, the way they would type. Only what must hold for each is asserted
+/// here (crisis guidance first, the child's Poison Help first, no scolding of someone who
+/// already stopped, the right topic where the bot answers one); the follow-ups the bot still
+/// cannot place are listed in the issue.
+#[test]
+fn four_people_from_issue_11() {
+    check("a parent at 2 a.m.", &[
+        (Say("my 3 yr old got into my purse and ate one of my klonopin"), &[Crisis(&["overdose"]), FirstLine("911"), Says("A child swallowed a pill"), Says(POISON), Topic("child-swallowed"), Says("Do not try to make them vomit")]),
+        (Say("will poison control call cps or the police on me"), &[Topic("good-samaritan"), FirstLine("911")]),
+        (Say("thank you"), &[NoTopic, Crisis(&[]), Says(POISON)]),
+    ]);
+    check("three days off, cold turkey", &[
+        (Say("stopped my kpins 3 days ago cold turkey"), &[Crisis(&["withdrawal"]), FirstLine("911"), Topic("already-stopped"), Says("Do not wait it out"), Says("someone else's pills")]),
+        (Say("my hands are shaking and i cant sleep"), &[Crisis(&["withdrawal"]), Topic("withdrawal-symptoms")]),
+        (Say("my doctor cant see me till next week"), &[Topic("already-stopped")]),
+        (Say("can this give me a seizure"), &[Topic("seizure"), Says("911")]),
+    ]);
+    check("someone who wants to taper", &[
+        (Say("i want to get off klonopin, ive been on 2mg for 5 years"), &[Crisis(&["withdrawal"]), Topic("tapering-and-detox")]),
+        (Say("is 2 mg a lot"), &[Topic("dose-ranges"), Says("never change your dose yourself")]),
+        (Say("how fast should i taper"), &[Topic("taper-pace"), FirstLine("911"), Says("not a schedule")]),
+        (Say("does therapy help with coming off"), &[Topic("treatment-options")]),
+    ]);
+    check("pregnant, on clonazepam", &[
+        (Say("i just found out im pregnant and im on klonopin"), &[Topic("pregnancy"), Says("Do not stop Klonopin suddenly")]),
+        (Say("my ob said to stop it today"), &[Crisis(&["withdrawal"]), FirstLine("911")]),
+    ]);
+    // Nobody who already stopped is told "never stop suddenly": the guidance starts from where
+    // they are.
+    let mut chat = Chat::new();
+    for text in ["stopped my kpins 3 days ago cold turkey", "ran out of klonopin yesterday", "i quit clonazepam suddenly last week"] {
+        let turn = chat.run(&Say(text));
+        assert!(turn.messages.iter().all(|m| !m.text.plain.contains("Never stop")), "{text}: scolds");
+    }
+}

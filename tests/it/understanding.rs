@@ -112,8 +112,44 @@ fn answered_right(set: &ResponseSet, want: &str, turn: &klonopin_bot::engine::Tu
         let reply = set.bot.smalltalk.iter().find(|(n, _)| n == name).map(|(_, r)| r.plain.trim());
         return reply.is_some_and(|r| turn.messages.iter().any(|m| m.text.plain.starts_with(r)));
     }
-    let asked_for_whom = turn.messages.iter().flat_map(|m| m.buttons.iter().flatten()).any(|b| matches!(&b.action, Action::Audience(_, id) if id == want));
-    turn.topic.as_deref() == Some(want) || asked_for_whom
+    turn.topic.as_deref() == Some(want)
+}
+
+/// The 13 topics added on 2026-12-02 and the older topics whose ground each one took over.
+/// Sets labelled before then (routing.tsv, routing hold-outs 1-3, routing-tune-3) name the
+/// older topic for a question a new one now answers ("how many weeks between cuts" was
+/// tapering-and-detox, is taper-pace): for them an answer from a topic split out of the
+/// label counts as right. The mapping was written from the topics' scopes, without reading
+/// any set's questions; routing-holdout-4.tsv, written with the 39 topics, needs none.
+const SPLIT_FROM: &[(&str, &[&str])] = &[
+    ("taper-pace", &["tapering-and-detox"]),
+    ("already-stopped", &["withdrawal-symptoms", "withdrawal-timeline", "tapering-and-detox"]),
+    ("seizure", &["withdrawal-symptoms", "serious-reactions", "medical-uses"]),
+    ("child-swallowed", &["overdose", "storage-and-disposal"]),
+    ("pets", &["overdose", "storage-and-disposal"]),
+    ("good-samaritan", &["overdose", "legal-status"]),
+    ("interactions", &["alcohol-and-opioids", "side-effects"]),
+    ("missed-dose", &["withdrawal-symptoms", "how-long-in-system"]),
+    ("dose-ranges", &["what-is-klonopin", "medical-uses", "overdose"]),
+    ("splitting-tablets", &["what-is-klonopin"]),
+    ("driving-and-work", &["side-effects"]),
+    ("older-adults", &["long-term-effects", "side-effects"]),
+    ("misuse-routes", &["signs-of-addiction", "legal-status", "is-it-addictive"]),
+];
+
+/// Sets labelled with the 26 topics of before 2026-12-02 (see [`SPLIT_FROM`]).
+fn labelled_before_the_split(file: &str) -> bool {
+    matches!(file, "routing.tsv" | "routing-holdout.tsv" | "routing-holdout-2.tsv" | "routing-holdout-3.tsv" | "routing-tune-3.tsv")
+}
+
+/// Whether topic `got` answers a question labelled `want` in `file`.
+fn right_topic(file: &str, want: &str, got: &str) -> bool {
+    got == want || (labelled_before_the_split(file) && SPLIT_FROM.iter().any(|(new, old)| *new == got && old.contains(&want)))
+}
+
+/// [`answered_right`], and for a set labelled before the split, a topic split out of the label.
+fn answered_right_in(file: &str, set: &ResponseSet, want: &str, turn: &klonopin_bot::engine::Turn) -> bool {
+    answered_right(set, want, turn) || turn.topic.as_deref().is_some_and(|got| right_topic(file, want, got))
 }
 
 pub fn routing_figures(set: &ResponseSet, file: &str) -> (f64, f64, usize) {
@@ -129,9 +165,9 @@ pub fn routing_figures(set: &ResponseSet, file: &str) -> (f64, f64, usize) {
         total += 1;
         let turn = step(&State::default(), &Input::Text(question), set);
         assert!(want.starts_with("smalltalk-") || set.topic(want).is_some(), "{file}: unknown topic {want}");
-        if answered_right(set, want, &turn) {
+        if answered_right_in(file, set, want, &turn) {
             direct += 1;
-        } else if turn.topic.is_none() && turn.messages.iter().flat_map(|m| m.buttons.iter().flatten()).any(|b| b.action == Action::Topic(want.to_owned())) {
+        } else if turn.topic.is_none() && turn.messages.iter().flat_map(|m| m.buttons.iter().flatten()).any(|b| matches!(&b.action, Action::Topic(id) if right_topic(file, want, id))) {
             offered += 1;
         }
     }
@@ -152,6 +188,10 @@ fn understanding_on_the_hold_outs() {
     assert!(set.classifier.is_some(), "the shipped content trains a classifier");
     let floors = [
         // (set, recall, self-harm, guidance or check-in, false alarms at most)
+        // 2026-12-02, with the 13 new topics (1,000 more examples) and the thresholds
+        // cross-validation then supported (crisis 0.43, check_in 0.16, answer 0.53), every set
+        // measured again: A 96.0% (89.7%), 97.3%, 15.3%; B 97.4% (89.9%), 99.3%, 26.6%;
+        // C 98.1% (95.8%), 99.2%, 14.9%; D 95.9% (90.5%), 99.5%, 14.1%. Before:
         // Measured 2026-12-01 with graded rules ([model] confirm), 1,100 more training
         // examples and the crisis threshold cross-validation then supported (0.50): any
         // guidance 96.0%, the self-harm block on self-harm messages 89.7%, 98.0% with
@@ -159,17 +199,24 @@ fn understanding_on_the_hold_outs() {
         // Then [model] answer 0.50 -> 0.45, as cross-validation supports (answers right >= 90%):
         // routing up 1.3-2.3 points on every routing hold-out, false alarms up 0.4-1.0 on
         // B, C, D (more answers to topics whose answer opens with a crisis block).
-        ("holdout", 95.9, 89.6, 97.9, 20.1),
+        ("holdout", 95.9, 89.6, 97.2, 15.4),
         // Measured: 97.8% (88.9%), 98.9%, 26.2% (first classifier: 97.4%, 89.9%, 98.5%, 32.7%;
         // the rules alone: 25.8% on this set).
-        ("holdout-b", 97.7, 88.8, 98.8, 27.0),
+        ("holdout-b", 97.3, 89.8, 99.2, 26.7),
         // Measured: 98.5% (95.8%), 99.2%, 18.4% (first classifier: 97.0%, 93.7%, 99.2%, 17.6%).
-        ("holdout-c", 98.4, 95.7, 99.1, 18.9),
+        ("holdout-c", 98.0, 95.7, 99.1, 15.0),
         // Written after the training data was frozen; measured once: 96.9% (93.0%), 99.0%,
         // 14.8%, with one explicit mention missed (German "Entzug"). That one line was read
         // and other languages' crisis words added, so D no longer is a hold-out for the
-        // rules' word lists. Now: 97.0% (91.9%), 99.5%, 13.1%.
-        ("holdout-d", 96.9, 91.8, 99.4, 14.2),
+        // rules' word lists.
+        ("holdout-d", 95.8, 90.4, 99.4, 14.2),
+        // Written 2026-12-02 in parallel with the 13 new topics' examples, by a helper who saw
+        // no code, rules or data; measured once with the training data frozen: 94.5% (87.8%),
+        // 97.0%, 11.5%, with one explicit mention missed (an OD on "greenies": street names did
+        // not count as naming the drug). That one line was read and the street names added
+        // ("pill" was tried too and dropped after E's false alarms rose): E no longer is a
+        // hold-out for the rules' word lists.
+        ("holdout-e", 94.9, 87.7, 97.4, 11.6),
     ];
     // Every figure is printed before any floor is checked.
     let mut failures = Vec::new();
@@ -187,7 +234,16 @@ fn understanding_on_the_hold_outs() {
         }
         failures.extend(new_misses(name, &f.missed));
     }
-    for (file, direct_floor, reach_floor) in [("routing-holdout.tsv", 94.3, 95.8), ("routing-holdout-2.tsv", 90.2, 92.0), ("routing-holdout-3.tsv", 77.4, 84.9)] {
+    for (file, direct_floor, reach_floor) in [
+        // 2026-12-02, 39 topics (answer 0.53; before: 94.4/95.9, 90.3/92.1, 77.5/85.0 with 26
+        // topics and answer 0.45): an unsure guess after crisis guidance is now a button
+        // under it, so more are one tap away and fewer answered outright.
+        ("routing-holdout.tsv", 89.7, 96.9),
+        ("routing-holdout-2.tsv", 86.8, 94.3),
+        ("routing-holdout-3.tsv", 70.7, 87.8),
+        // Written 2026-12-02 with the 39 topics' one-line scopes; measured once: 85.6% / 93.6%.
+        ("routing-holdout-4.tsv", 85.5, 93.5),
+    ] {
         let (direct, reach, total) = routing_figures(&set, file);
         if total < 200 || direct < direct_floor || reach < reach_floor {
             failures.push(format!("{file} ({total} questions) fell: {direct:.1}% / {reach:.1}%"));
@@ -226,7 +282,7 @@ fn new_misses(set_name: &str, missed: &[String]) -> Vec<String> {
 #[test]
 fn routing_on_the_development_set() {
     let (direct, reach, _) = routing_figures(&content(), "routing.tsv");
-    assert!(direct >= 90.0 && reach >= 92.0, "{direct:.1}% / {reach:.1}%");
+    assert!(direct >= 89.0 && reach >= 96.0, "{direct:.1}% / {reach:.1}%");
 }
 
 /// The classifier alone (no rules) on the rules' development sets, across crisis
@@ -264,7 +320,7 @@ fn no_training_example_repeats_a_hold_out_message() {
     // `unseen`), not out of the phrasings. Example files must not repeat a hold-out.
     let phrasings: std::collections::HashSet<String> = set.topics.iter().flat_map(|t| t.phrasings.iter().chain(&t.keywords)).map(|p| normalize(p)).collect();
     let mut repeated = Vec::new();
-    for file in ["crisis/holdout-positive.tsv", "crisis/holdout-benign.tsv", "crisis/holdout-b-positive.tsv", "crisis/holdout-b-benign.tsv", "crisis/holdout-c-positive.tsv", "crisis/holdout-c-benign.tsv", "crisis/holdout-d-positive.tsv", "crisis/holdout-d-benign.tsv", "routing-holdout.tsv", "routing-holdout-2.tsv", "routing-holdout-3.tsv"] {
+    for file in ["crisis/holdout-positive.tsv", "crisis/holdout-benign.tsv", "crisis/holdout-b-positive.tsv", "crisis/holdout-b-benign.tsv", "crisis/holdout-c-positive.tsv", "crisis/holdout-c-benign.tsv", "crisis/holdout-d-positive.tsv", "crisis/holdout-d-benign.tsv", "crisis/holdout-e-positive.tsv", "crisis/holdout-e-benign.tsv", "routing-holdout.tsv", "routing-holdout-2.tsv", "routing-holdout-3.tsv", "routing-holdout-4.tsv"] {
         let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
         for (i, line) in std::fs::read_to_string(&path).expect("hold-out").lines().enumerate() {
             if line.starts_with('#') || line.trim().is_empty() {
@@ -402,7 +458,7 @@ fn dump_routing_misses() {
         let scores = model.scores(&normalize(question));
         let top: Vec<String> = scores.intents.iter().take(2).map(|(i, p)| format!("{}={p:.2}", model.intents()[*i])).collect();
         let crisis = if turn.crisis.is_empty() { "" } else { " CRISIS" };
-        let right = answered_right(&set, want, &turn);
+        let right = answered_right_in(&file, &set, want, &turn);
         if !right || std::env::var("DUMP_ALL").is_ok() {
             let mark = if right { "right" } else { "wrong" };
             println!("want={want}\t{mark}\tgot={got}{crisis}\toffered={}\tmodel={}\t{question}", offered.join(","), top.join(","));
