@@ -400,3 +400,20 @@ fn four_people_from_issue_11() {
         assert!(turn.messages.iter().all(|m| !m.text.plain.contains("Never stop")), "{text}: scolds");
     }
 }
+
+/// After crisis guidance, a guess the classifier is not sure of is not sent as a second
+/// message (it would push the guidance up the screen) but offered as buttons under it.
+#[test]
+fn unsure_topics_after_crisis_guidance_are_buttons_under_it() {
+    let turn = step(&State::default(), &Input::Text("day 5 off klonopin is it going to get worse"), content());
+    assert_eq!(turn.crisis.iter().map(|k| k.name()).collect::<Vec<_>>(), ["withdrawal"]);
+    assert_eq!(turn.messages.len(), 1, "the guidance is the whole reply");
+    assert_eq!(turn.topic, None);
+    let buttons: Vec<String> = turn.messages[0].buttons.iter().flatten().map(|b| b.action.encode()).collect();
+    assert_eq!(buttons.first().map(String::as_str), Some("v1:t:withdrawal-timeline"), "{buttons:?}");
+    assert_eq!(buttons.last().map(String::as_str), Some("v1:m"), "{buttons:?}");
+    let mut unique = buttons.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), buttons.len(), "no button twice: {buttons:?}");
+}
