@@ -176,7 +176,12 @@ fn render_inline(line: &str) -> Result<Rich, (usize, String)> {
             continue;
         }
         if c == '*' && next == '*' {
-            if bold.take().is_some() {
+            if let Some(opened) = bold {
+                // Telegram refuses crossed tags (<b><i>x</b></i>): the inner one closes first.
+                if italic.is_some_and(|inner| inner > opened) {
+                    return Err((i + 1, "\"**\" closes bold text while the italic text opened inside it is still open: close the \"_\" first".to_owned()));
+                }
+                bold = None;
                 out.html.push_str("</b>");
             } else {
                 bold = Some(i + 1);
@@ -192,6 +197,9 @@ fn render_inline(line: &str) -> Result<Rich, (usize, String)> {
             continue;
         }
         if c == '_' && italic.is_some() && !prev.is_whitespace() && !next.is_alphanumeric() {
+            if bold.is_some_and(|inner| italic.is_some_and(|opened| inner > opened)) {
+                return Err((i + 1, "\"_\" closes italic text while the bold text opened inside it is still open: close the \"**\" first".to_owned()));
+            }
             italic = None;
             out.html.push_str("</i>");
             i += 1;
@@ -282,6 +290,20 @@ mod tests {
         assert!(errors[0].message.contains("bold"));
         assert!(errors[1].message.contains("https://"));
         assert!(errors[2].message.contains("italic"));
+    }
+
+    #[test]
+    fn crossed_bold_and_italic_is_an_error_not_html_telegram_refuses() {
+        // Properly nested either way round renders.
+        assert_eq!(render("**_x_**").expect("nested").html, "<b><i>x</i></b>");
+        assert_eq!(render("_a **b** c_").expect("nested").html, "<i>a <b>b</b> c</i>");
+        // Crossed: an error at the closing marker that would cross, never <b><i>x</b></i>.
+        let crossed = render("**_x**_").unwrap_err();
+        assert_eq!((crossed[0].line, crossed[0].col), (0, 5));
+        assert!(crossed[0].message.contains("close the \"_\" first"), "{}", crossed[0].message);
+        let crossed = render("ok _a **b_ c**").unwrap_err();
+        assert_eq!((crossed[0].line, crossed[0].col), (0, 10));
+        assert!(crossed[0].message.contains("close the \"**\" first"), "{}", crossed[0].message);
     }
 
     #[test]
