@@ -129,6 +129,9 @@ pub struct CrisisFile {
 #[serde(deny_unknown_fields)]
 pub struct CrisisBlockFile {
     pub body: Text,
+    /// Optional: the shorter block shown when the reply before already showed this one.
+    #[serde(default)]
+    pub again: Option<Text>,
     #[serde(default)]
     pub topics: Vec<Text>,
 }

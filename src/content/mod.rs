@@ -552,7 +552,14 @@ impl Checker {
             let name = format!("{}.body", kind.name());
             let body = this.rich(&at, &b.body, &name);
             this.check_crisis_resources(&at, kind, &b.body);
-            CrisisBlock { body, topics: this.topic_refs(&at, &b.topics, by_id, &format!("[{}] topics", kind.name())) }
+            let again = match &b.again {
+                Some(again) => {
+                    this.check_crisis_resources(&at, kind, again);
+                    this.rich(&at, again, &format!("{}.again", kind.name()))
+                }
+                None => body.clone(),
+            };
+            CrisisBlock { body, again, topics: this.topic_refs(&at, &b.topics, by_id, &format!("[{}] topics", kind.name())) }
         };
         let overdose = block(self, CrisisKind::Overdose, &c.overdose);
         let withdrawal = block(self, CrisisKind::Withdrawal, &c.withdrawal);

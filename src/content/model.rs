@@ -97,6 +97,9 @@ impl CrisisTexts {
 
 pub struct CrisisBlock {
     pub body: Rich,
+    /// Shown instead of `body` when the reply before showed this block (same checks); the
+    /// full block is a tap away (/crisis). `body` itself when the folder sets none.
+    pub again: Rich,
     /// Topics offered as buttons under this block.
     pub topics: Vec<String>,
 }

@@ -198,16 +198,19 @@ struct Ctx<'c> {
     forget: bool,
     /// This turn told the person that the answer they asked for is the one just given.
     repeated: bool,
+    crisis_page_shown: bool,
 }
 
 impl<'c> Ctx<'c> {
     fn new(content: &'c ResponseSet, state: State) -> Ctx<'c> {
         let turn = Turn { next: Next::Keep(State::default()), messages: Vec::new(), topic: None, crisis: CrisisSet::default(), check_in: false, events: Vec::new() };
-        Ctx { content, state, turn, forget: false, repeated: false }
+        Ctx { content, state, turn, forget: false, repeated: false, crisis_page_shown: false }
     }
 
     fn finish(mut self, was_in_self_check: bool) -> Turn {
         self.close_with_help_now();
+        // The /crisis page shows every block in full; it does not make the next one shorter.
+        self.state.last_crisis = if self.crisis_page_shown { CrisisSet::default() } else { self.turn.crisis };
         if self.turn.topic.is_some() {
             self.state.last_topic.clone_from(&self.turn.topic);
         } else if !self.repeated {
@@ -278,8 +281,11 @@ impl<'c> Ctx<'c> {
             return;
         }
         let crisis = &self.content.crisis;
-        let mut parts: Vec<&Rich> = kinds.iter().map(|k| &crisis.block(k).body).collect();
-        parts.push(&crisis.outside_us);
+        let mut parts: Vec<&Rich> = kinds.iter().map(|k| self.block_text(k)).collect();
+        // The note for other countries once per run of crisis replies, with the full blocks.
+        if !kinds.iter().all(|k| self.state.last_crisis.contains(k)) {
+            parts.push(&crisis.outside_us);
+        }
         let text = Rich::join(parts);
         let mut topics: Vec<&String> = Vec::new();
         for kind in kinds.iter() {
@@ -293,6 +299,17 @@ impl<'c> Ctx<'c> {
         buttons.push(self.menu_button());
         self.send(text, buttons);
         self.mark_crisis(kinds);
+    }
+
+    /// A crisis block's text: whole, or its shorter `again` version when the reply before
+    /// showed the same block (someone in withdrawal writing five messages reads it once).
+    fn block_text(&self, kind: CrisisKind) -> &'c Rich {
+        let block = self.content.crisis.block(kind);
+        if self.state.last_crisis.contains(kind) {
+            &block.again
+        } else {
+            &block.body
+        }
     }
 
     /// The calm question for a message that may describe a crisis: "yes" opens the /crisis
@@ -461,6 +478,7 @@ impl<'c> Ctx<'c> {
     }
 
     fn crisis_page(&mut self) {
+        self.crisis_page_shown = true;
         let text = crisis_page(&self.content.crisis);
         self.send(text, vec![self.menu_button()]);
         self.mark_crisis(CrisisKind::ALL.into_iter().collect());
@@ -480,7 +498,10 @@ impl<'c> Ctx<'c> {
     /// away: nothing (a child's Poison Help advice least of all) waits behind a question.
     fn topic(&mut self, topic: &Topic) {
         let carried = topic.crisis.filter(|k| !self.turn.crisis.contains(*k));
-        let crisis_block = carried.map(|k| Rich::join([&self.content.crisis.block(k).body, &self.content.crisis.outside_us]));
+        let crisis_block = carried.map(|k| match self.state.last_crisis.contains(k) {
+            true => self.block_text(k).clone(),
+            false => Rich::join([self.block_text(k), &self.content.crisis.outside_us]),
+        });
         let bot = &self.content.bot;
         let (answer, other) = match (&topic.answer_loved_one, self.state.audience) {
             (Some(loved), Some(Audience::LovedOne)) => (loved, Some((Audience::Myself, &bot.audience_self))),

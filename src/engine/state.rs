@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::text::audience::Audience;
+use crate::text::crisis::CrisisSet;
 
 /// Where a chat is. Serialized by the Telegram adapter's storage; unknown or old shapes fail
 /// to deserialize and the adapter resets the chat to the default.
@@ -19,6 +20,14 @@ pub struct State {
     /// same answer gets something new instead of the same text again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_topic: Option<String>,
+    /// The crisis kinds whose guidance the last reply showed, so that the next one can show
+    /// the shorter version of the same block instead of the whole text again.
+    #[serde(default, skip_serializing_if = "no_kinds")]
+    pub last_crisis: CrisisSet,
+}
+
+fn no_kinds(set: &CrisisSet) -> bool {
+    set.is_empty()
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

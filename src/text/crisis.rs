@@ -52,6 +52,21 @@ impl CrisisKind {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CrisisSet(u8);
 
+/// Stored (in the dialogue state) as a list of kind names; a name this version does not
+/// know is skipped, so a state written by a newer version still reads.
+impl serde::Serialize for CrisisSet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter().map(CrisisKind::name))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CrisisSet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let names: Vec<String> = serde::Deserialize::deserialize(deserializer)?;
+        Ok(names.iter().filter_map(|n| CrisisKind::from_name(n)).collect())
+    }
+}
+
 impl CrisisSet {
     pub fn insert(&mut self, kind: CrisisKind) {
         self.0 |= kind.bit();

@@ -232,10 +232,10 @@ fn loved_one_path() {
         (Say("what are the signs my son is misusing klonopin"), &[Topic("signs-of-addiction"), Audience(Some(Audience::LovedOne))]),
     ]);
     // A chat stored by an older version while it waited for "for whom?" still resolves.
-    let waiting = State { flow: Flow::Audience { topic: "signs-of-addiction".into() }, audience: None, last_topic: None };
+    let waiting = State { flow: Flow::Audience { topic: "signs-of-addiction".into() }, audience: None, last_topic: None, last_crisis: Default::default() };
     let turn = step(&waiting, &Input::Text("for me"), content());
     assert_eq!(turn.topic.as_deref(), Some("signs-of-addiction"));
-    assert_eq!(turn.next, Next::Keep(State { flow: Flow::Idle, audience: Some(Audience::Myself), last_topic: Some("signs-of-addiction".into()) }));
+    assert_eq!(turn.next, Next::Keep(State { flow: Flow::Idle, audience: Some(Audience::Myself), last_topic: Some("signs-of-addiction".into()), last_crisis: Default::default() }));
 }
 
 #[test]
@@ -267,7 +267,7 @@ fn a_follow_up_that_leads_back_to_the_answer_just_given_gets_something_new() {
 #[test]
 fn crisis_while_asked_for_whom_drops_the_question() {
     // A chat stored by an older version while it waited for "for whom?".
-    let waiting = State { flow: Flow::Audience { topic: "signs-of-addiction".into() }, audience: None, last_topic: None };
+    let waiting = State { flow: Flow::Audience { topic: "signs-of-addiction".into() }, audience: None, last_topic: None, last_crisis: Default::default() };
     let turn = step(&waiting, &Input::Text("he overdosed and is not breathing"), content());
     assert_eq!(turn.crisis.iter().map(|k| k.name()).collect::<Vec<_>>(), ["overdose"]);
     assert!(turn.messages[0].text.plain.lines().next().unwrap_or("").contains("911"));
@@ -305,10 +305,10 @@ fn commands_and_odd_input() {
 
 #[test]
 fn a_stored_state_naming_a_removed_topic_degrades_to_the_menu() {
-    let state = State { flow: Flow::Audience { topic: "gone".into() }, audience: None, last_topic: None };
+    let state = State { flow: Flow::Audience { topic: "gone".into() }, audience: None, last_topic: None, last_crisis: Default::default() };
     let turn = step(&state, &Input::Text("me"), content());
     assert!(turn.messages.iter().flat_map(|m| m.buttons.iter().flatten()).any(|b| b.action.encode().starts_with("v1:t:")));
-    assert_eq!(turn.next, Next::Keep(State { flow: Flow::Idle, audience: Some(Audience::Myself), last_topic: None }));
+    assert_eq!(turn.next, Next::Keep(State { flow: Flow::Idle, audience: Some(Audience::Myself), last_topic: None, last_crisis: Default::default() }));
 }
 
 /// In a group, a message not addressed to the bot gets the crisis guidance and nothing else:
@@ -416,4 +416,29 @@ fn unsure_topics_after_crisis_guidance_are_buttons_under_it() {
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), buttons.len(), "no button twice: {buttons:?}");
+}
+
+/// Someone in withdrawal writes five messages: the first reply shows the whole withdrawal
+/// block, the next ones its shorter `again` version (still 911 first and SAMHSA), until a reply
+/// without it; the /crisis page always shows everything.
+#[test]
+fn a_block_shown_in_the_reply_before_comes_back_shorter() {
+    let block = content().crisis.block(klonopin_bot::text::crisis::CrisisKind::Withdrawal);
+    assert_ne!(block.again, block.body, "the shipped withdrawal block has a shorter version");
+    let (body, again) = (block.body.plain.as_str(), block.again.plain.as_str());
+    let first_message = |turn: &Turn| turn.messages[0].text.plain.clone();
+    let mut chat = Chat::new();
+    let turn = chat.run(&Say("stopped my kpins 3 days ago cold turkey"));
+    assert!(first_message(&turn).starts_with(body));
+    for text in ["my hands are shaking and i cant sleep from the withdrawal", "is withdrawal from klonopin dangerous"] {
+        let turn = chat.run(&Say(text));
+        let first = first_message(&turn);
+        assert!(first.starts_with(again) && !first.contains(body), "{text}: {first}");
+        assert!(first.contains("911") && first.contains(SAMHSA), "{text}");
+        assert!(turn.messages.iter().all(|m| !m.text.plain.contains(body)), "{text}: the whole block again");
+    }
+    chat.run(&Say("what is klonopin"));
+    assert!(first_message(&chat.run(&Say("klonopin withdrawal is rough"))).starts_with(body), "after a reply without it, the whole block");
+    chat.run(&Say("/crisis"));
+    assert!(first_message(&chat.run(&Say("klonopin withdrawal is rough"))).starts_with(body), "the /crisis page does not shorten the next block");
 }

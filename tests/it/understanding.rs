@@ -402,7 +402,7 @@ fn small_talk_gets_its_reply() {
 fn every_answer_offers_help_now_as_a_button() {
     let set = content();
     for topic in &set.topics {
-        let turn = step(&State { flow: klonopin_bot::engine::Flow::Idle, audience: Some(klonopin_bot::text::audience::Audience::Myself), last_topic: None }, &Input::Button(&Action::Topic(topic.id.clone()).encode()), &set);
+        let turn = step(&State { flow: klonopin_bot::engine::Flow::Idle, audience: Some(klonopin_bot::text::audience::Audience::Myself), last_topic: None, last_crisis: Default::default() }, &Input::Button(&Action::Topic(topic.id.clone()).encode()), &set);
         let last = turn.messages.last().expect("an answer");
         assert!(last.buttons.iter().flatten().any(|b| b.action == Action::Crisis), "{}: no help button", topic.id);
     }
