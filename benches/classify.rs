@@ -12,9 +12,9 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use klonopin_bot::content::load_embedded;
 use klonopin_bot::engine::reading::read;
 use klonopin_bot::engine::{step, Input, State};
+use klonopin_bot::text::crisis::CrisisDetector;
 use klonopin_bot::text::model::embedding::embed;
 use klonopin_bot::text::model::features::extract;
-use klonopin_bot::text::crisis::CrisisDetector;
 use klonopin_bot::text::normalize::normalize;
 
 /// Typical 100-character messages: a question, a crisis, slang with typos.

@@ -73,7 +73,8 @@ fn main() {
     if taskset && std::env::var_os(PIN_ENV).is_none() && cpus_allowed() != "0" {
         // Re-execute pinned to core 0; the bot gets core 1.
         let exe = std::env::current_exe().expect("current_exe");
-        let status = Command::new("taskset").args(["-c", "0"]).arg(exe).args(&args).env(PIN_ENV, "1").status().expect("re-exec under taskset");
+        let status =
+            Command::new("taskset").args(["-c", "0"]).arg(exe).args(&args).env(PIN_ENV, "1").status().expect("re-exec under taskset");
         std::process::exit(status.code().unwrap_or(1));
     }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
@@ -136,7 +137,12 @@ struct Corpus {
 impl Corpus {
     fn new() -> Corpus {
         let column = |text: &'static str, col: usize| -> Vec<&'static str> {
-            text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).filter_map(|l| l.split('\t').nth(col)).map(str::trim).filter(|s| !s.is_empty()).collect()
+            text.lines()
+                .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+                .filter_map(|l| l.split('\t').nth(col))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect()
         };
         let corpus = Corpus { questions: column(ROUTING, 1), crisis: column(CRISIS, 2) };
         assert!(corpus.questions.len() > 100 && corpus.crisis.len() > 20, "test data changed shape");
@@ -283,7 +289,11 @@ impl Bot {
         }
         let log = dir.join("bot.log");
         let stderr = std::fs::File::create(&log).expect("bot log file");
-        cmd.env_remove("KLONOPIN_BOT_RESPONSES").env_remove("RUST_LOG").env_remove("KLONOPIN_BOT_STORAGE").env_remove("KLONOPIN_BOT_METRICS_LISTEN").env_remove("KLONOPIN_BOT_RECORD_UNMATCHED");
+        cmd.env_remove("KLONOPIN_BOT_RESPONSES")
+            .env_remove("RUST_LOG")
+            .env_remove("KLONOPIN_BOT_STORAGE")
+            .env_remove("KLONOPIN_BOT_METRICS_LISTEN")
+            .env_remove("KLONOPIN_BOT_RECORD_UNMATCHED");
         for (k, v) in fake.env() {
             cmd.env(k, v);
         }
@@ -347,7 +357,13 @@ fn cpu_ticks_of(path: &str) -> Option<u64> {
 }
 
 fn clock_ticks_per_sec() -> f64 {
-    Command::new("getconf").arg("CLK_TCK").output().ok().and_then(|o| String::from_utf8(o.stdout).ok()).and_then(|s| s.trim().parse().ok()).unwrap_or(100.0)
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
 }
 
 /// Waits (async, bounded) until `cond` holds; false on RUN_TIMEOUT or if the bot exited.
@@ -505,10 +521,15 @@ async fn paced_run(env: &mut Env<'_>, storage: &str, throttle: bool, rate: f64, 
     for d in fake.deliveries() {
         first.entry(d.chat_id).and_modify(|t| *t = (*t).min(d.at)).or_insert(d.at);
     }
-    let mut lat: Vec<f64> = pushed_at.iter().filter_map(|(c, p)| first.get(c).map(|f| f.saturating_duration_since(*p).as_secs_f64() * 1000.0)).collect();
+    let mut lat: Vec<f64> =
+        pushed_at.iter().filter_map(|(c, p)| first.get(c).map(|f| f.saturating_duration_since(*p).as_secs_f64() * 1000.0)).collect();
     let missing = pushed_at.len() - lat.len();
     if !done || missing > 0 || pushed_at.len() < n {
-        env.notes.push(format!("{what}: pushed {}/{n} in {push_secs:.1} s, {missing} without a reply, {}/{expected} messages", pushed_at.len(), fake.delivered_count()));
+        env.notes.push(format!(
+            "{what}: pushed {}/{n} in {push_secs:.1} s, {missing} without a reply, {}/{expected} messages",
+            pushed_at.len(),
+            fake.delivered_count()
+        ));
     }
     lat.sort_by(f64::total_cmp);
     out.samples = lat.len();
@@ -605,7 +626,14 @@ async fn run_all(taskset: bool) -> String {
     let loaded = load_embedded().unwrap_or_else(|d| panic!("built-in responses invalid: {d:?}"));
     let set = loaded.set;
     let pinned = taskset && cpus_allowed() == "0";
-    let mut env = Env { set: &set, bin: PathBuf::from(env!("CARGO_BIN_EXE_klonopin-bot")), corpus: Corpus::new(), pinned, tck: clock_ticks_per_sec(), notes: Vec::new() };
+    let mut env = Env {
+        set: &set,
+        bin: PathBuf::from(env!("CARGO_BIN_EXE_klonopin-bot")),
+        corpus: Corpus::new(),
+        pinned,
+        tck: clock_ticks_per_sec(),
+        notes: Vec::new(),
+    };
     let load_before = loadavg();
     let mut out = String::new();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
@@ -613,7 +641,11 @@ async fn run_all(taskset: bool) -> String {
     let _ = writeln!(
         out,
         "pinning: {}; bench process CPUs {}; loadavg before {load_before}",
-        if pinned { "bot on core 1 (taskset -c 1), fake + generator on core 0" } else { "NONE (taskset missing or failed): bot and fake share all cores" },
+        if pinned {
+            "bot on core 1 (taskset -c 1), fake + generator on core 0"
+        } else {
+            "NONE (taskset missing or failed): bot and fake share all cores"
+        },
         cpus_allowed(),
     );
     let _ = writeln!(out, "cores visible to the bench: {cores}");
@@ -698,8 +730,16 @@ async fn throughput_section(env: &mut Env<'_>, table: &mut String) {
 /// This build against a baseline binary, runs alternating so that drift hits both alike.
 async fn compare_section(env: &mut Env<'_>, table: &mut String, baseline: PathBuf) {
     let this_build = env.bin.clone();
-    let _ = writeln!(table, "\n1. Throughput, --no-throttle, {THROUGHPUT_UPDATES} queued updates: this build vs {} ({COMPARE_PAIRS} alternating pairs)", baseline.display());
-    let _ = writeln!(table, "{:<34} {:>24} {:>24} {:>20} {:>16} {:>16}", "storage", "this build updates/s", "baseline updates/s", "ratio (paired)", "this RSS MiB", "baseline RSS MiB");
+    let _ = writeln!(
+        table,
+        "\n1. Throughput, --no-throttle, {THROUGHPUT_UPDATES} queued updates: this build vs {} ({COMPARE_PAIRS} alternating pairs)",
+        baseline.display()
+    );
+    let _ = writeln!(
+        table,
+        "{:<34} {:>24} {:>24} {:>20} {:>16} {:>16}",
+        "storage", "this build updates/s", "baseline updates/s", "ratio (paired)", "this RSS MiB", "baseline RSS MiB"
+    );
     for storage in ["memory", "sqlite"] {
         let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
         for r in 0..COMPARE_PAIRS {
@@ -736,7 +776,11 @@ async fn compare_section(env: &mut Env<'_>, table: &mut String, baseline: PathBu
 
 async fn latency_section(env: &mut Env<'_>, table: &mut String, per_update: f64) {
     let _ = writeln!(table, "\n2. Latency, paced, fresh chat per update (push -> first reply at the fake), ms");
-    let _ = writeln!(table, "{:<34} {:>10} {:>24} {:>24} {:>10} {:>16} {:>14} {:>6} {:>6}", "configuration", "rate/s", "p50 ms", "p99 ms", "samples", "bot CPU", "peak RSS MiB", "ok", "exit");
+    let _ = writeln!(
+        table,
+        "{:<34} {:>10} {:>24} {:>24} {:>10} {:>16} {:>14} {:>6} {:>6}",
+        "configuration", "rate/s", "p50 ms", "p99 ms", "samples", "bot CPU", "peak RSS MiB", "ok", "exit"
+    );
     let throttle_rate = (25.0 / per_update.max(1.0)).floor().clamp(5.0, 15.0);
     let configs: [(&str, bool, f64, f64); 4] = [
         ("memory", false, PACED_RATE, PACED_SECS),

@@ -147,7 +147,14 @@ fn check(dir: &Path, format: Format) -> ExitCode {
     let mut out = io::stdout().lock();
     let written = match format {
         Format::Json => {
-            let report = CheckReport { ok, version: set.map(|s| s.version.as_str()), topics: set.map_or(0, |s| s.topics.len()), errors, warnings, model };
+            let report = CheckReport {
+                ok,
+                version: set.map(|s| s.version.as_str()),
+                topics: set.map_or(0, |s| s.topics.len()),
+                errors,
+                warnings,
+                model,
+            };
             serde_json::to_string_pretty(&report).map_err(io::Error::other).and_then(|s| writeln!(out, "{s}"))
         }
         Format::Text => (|| {
@@ -161,7 +168,9 @@ fn check(dir: &Path, format: Format) -> ExitCode {
                 write!(out, "{model}")?;
             }
             match set {
-                Some(set) => writeln!(out, "ok: {} topics, content version {}, {} warning(s)", set.topics.len(), set.version, warnings.len()),
+                Some(set) => {
+                    writeln!(out, "ok: {} topics, content version {}, {} warning(s)", set.topics.len(), set.version, warnings.len())
+                }
                 None => writeln!(out, "{} error(s), {} warning(s)", errors.len(), warnings.len()),
             }
         })(),
@@ -201,7 +210,12 @@ fn explain(loaded: &Loaded, message: &str) {
         outln!(out, "crisis: {} ({}){note}", hit.kind.name(), hit.rule);
     }
     let scores = set.matcher.scores(&normalized);
-    outln!(out, "term matcher (score, answer at {:.2}, suggest at {:.2}):", crate::text::topics::ANSWER_THRESHOLD, crate::text::topics::SUGGEST_THRESHOLD);
+    outln!(
+        out,
+        "term matcher (score, answer at {:.2}, suggest at {:.2}):",
+        crate::text::topics::ANSWER_THRESHOLD,
+        crate::text::topics::SUGGEST_THRESHOLD
+    );
     for s in scores.iter().take(3) {
         outln!(out, "  {:.3}  {}", s.score, set.topics[s.topic].id);
     }
@@ -210,7 +224,14 @@ fn explain(loaded: &Loaded, message: &str) {
         let t = &set.bot.thresholds;
         outln!(out, "model: crisis {:.3} (guidance at {:.2}, check-in at {:.2})", s.crisis, t.crisis, t.check_in);
         for (kind, p) in &s.kinds {
-            outln!(out, "  {:.3}  {} (once crisis reaches {:.2}: shown at {:.2}, or as the likeliest kind)", p, kind.name(), t.crisis, t.kind);
+            outln!(
+                out,
+                "  {:.3}  {} (once crisis reaches {:.2}: shown at {:.2}, or as the likeliest kind)",
+                p,
+                kind.name(),
+                t.crisis,
+                t.kind
+            );
         }
         outln!(out, "model intents (answer at {:.2}, suggest at {:.2}):", t.answer, t.suggest);
         for (i, p) in s.intents.iter().take(5) {
@@ -236,7 +257,9 @@ fn explain(loaded: &Loaded, message: &str) {
             let ids: Vec<&str> = picks.iter().map(|i| set.topics[*i].id.as_str()).collect();
             format!("did you mean: {}", ids.join(", "))
         }
-        crate::engine::reading::Route::NoMatch | crate::engine::reading::Route::SmallTalk(_) if reading.check_in => "nothing else (the question is the reply)".to_owned(),
+        crate::engine::reading::Route::NoMatch | crate::engine::reading::Route::SmallTalk(_) if reading.check_in => {
+            "nothing else (the question is the reply)".to_owned()
+        }
         crate::engine::reading::Route::SmallTalk(name) => format!("small talk \"{name}\""),
         crate::engine::reading::Route::NoMatch if !reading.crisis.is_empty() => "nothing else (the guidance is the answer)".to_owned(),
         crate::engine::reading::Route::NoMatch => "no match: fallback and menu".to_owned(),

@@ -102,18 +102,14 @@ impl Stats {
         counter("topics_served_total", "Topic answers sent, by topic.", &topics);
         counter("did_you_mean_total", "Times \"did you mean\" was offered.", &[(String::new(), get(&self.did_you_mean))]);
         counter("fallback_total", "Messages no topic matched (fallback and menu).", &[(String::new(), get(&self.fallback))]);
-        let crisis: Vec<(String, u64)> = CrisisKind::ALL.iter().map(|k| (format!("{{kind=\"{}\"}}", k.name()), get(&self.crisis[*k as usize]))).collect();
+        let crisis: Vec<(String, u64)> =
+            CrisisKind::ALL.iter().map(|k| (format!("{{kind=\"{}\"}}", k.name()), get(&self.crisis[*k as usize]))).collect();
         counter("crisis_guidance_total", "Crisis guidance shown, by kind.", &crisis);
         counter("self_checks_started_total", "Self-checks started.", &[(String::new(), get(&self.self_checks_started))]);
         counter("self_checks_completed_total", "Self-checks completed.", &[(String::new(), get(&self.self_checks_completed))]);
         counter("forget_total", "/forget requests.", &[(String::new(), get(&self.forgotten))]);
-        let errors: Vec<(String, u64)> = self
-            .errors
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .map(|(k, n)| (format!("{{kind=\"{}\"}}", k.name()), *n))
-            .collect();
+        let errors: Vec<(String, u64)> =
+            self.errors.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(k, n)| (format!("{{kind=\"{}\"}}", k.name()), *n)).collect();
         counter("errors_total", "Errors, by kind.", &errors);
         counter(
             "reloads_total",

@@ -53,7 +53,13 @@ impl<'a> Positions<'a> {
         let written = self.text.get(span.clone()).unwrap_or("");
         let skip = if written.starts_with("\"\"\"") || written.starts_with("'''") {
             let after = &written[3..];
-            3 + if after.starts_with("\r\n") { 2 } else if after.starts_with('\n') { 1 } else { 0 }
+            3 + if after.starts_with("\r\n") {
+                2
+            } else if after.starts_with('\n') {
+                1
+            } else {
+                0
+            }
         } else if written.starts_with('"') || written.starts_with('\'') {
             1
         } else {

@@ -46,11 +46,7 @@ pub fn is_example_file(relative: &str) -> bool {
 }
 
 /// The training set, what each intent leads to, and the problems found.
-pub fn collect(
-    files: &[SourceFile],
-    topics: &[TopicInfo],
-    smalltalk: &[String],
-) -> (TrainingSet, Vec<IntentTarget>, Vec<Diagnostic>) {
+pub fn collect(files: &[SourceFile], topics: &[TopicInfo], smalltalk: &[String]) -> (TrainingSet, Vec<IntentTarget>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let mut intents: Vec<String> = topics.iter().map(|t| t.id.to_owned()).collect();
     let mut targets: Vec<IntentTarget> = (0..topics.len()).map(IntentTarget::Topic).collect();
@@ -59,42 +55,49 @@ pub fn collect(
         targets.push(IntentTarget::SmallTalk(name.clone()));
     }
     let topic_index: HashMap<&str, usize> = topics.iter().enumerate().map(|(i, t)| (t.id, i)).collect();
-    let smalltalk_index: HashMap<&str, usize> =
-        smalltalk.iter().enumerate().map(|(i, n)| (n.as_str(), topics.len() + i)).collect();
+    let smalltalk_index: HashMap<&str, usize> = smalltalk.iter().enumerate().map(|(i, n)| (n.as_str(), topics.len() + i)).collect();
 
     // normalized text -> (intent, crisis kinds or None, where first seen)
     let mut merged: Vec<Example> = Vec::new();
     let mut by_text: HashMap<String, usize> = HashMap::new();
     let mut counts: HashMap<String, usize> = HashMap::new();
-    let mut add = |text: &str, intent: Option<usize>, crisis: Option<CrisisSet>, at: Option<(&SourceFile, usize)>, diags: &mut Vec<Diagnostic>| {
-        let normalized = normalize(text);
-        if normalized.is_empty() {
-            return;
-        }
-        match by_text.get(&normalized) {
-            None => {
-                by_text.insert(normalized.clone(), merged.len());
-                merged.push(Example { text: normalized, intent, crisis: crisis.map(CrisisSetKey::from) });
+    let mut add =
+        |text: &str, intent: Option<usize>, crisis: Option<CrisisSet>, at: Option<(&SourceFile, usize)>, diags: &mut Vec<Diagnostic>| {
+            let normalized = normalize(text);
+            if normalized.is_empty() {
+                return;
             }
-            Some(&i) => {
-                let e = &mut merged[i];
-                if let (Some(new), Some(old)) = (intent, e.intent) {
-                    if new != old {
-                        if let Some((file, line)) = at {
-                            diags.push(warning(file, line, format!("this example is also an example of \"{}\": it trains only the first", intents_name(old, topics, smalltalk))));
+            match by_text.get(&normalized) {
+                None => {
+                    by_text.insert(normalized.clone(), merged.len());
+                    merged.push(Example { text: normalized, intent, crisis: crisis.map(CrisisSetKey::from) });
+                }
+                Some(&i) => {
+                    let e = &mut merged[i];
+                    if let (Some(new), Some(old)) = (intent, e.intent) {
+                        if new != old {
+                            if let Some((file, line)) = at {
+                                diags.push(warning(
+                                    file,
+                                    line,
+                                    format!(
+                                        "this example is also an example of \"{}\": it trains only the first",
+                                        intents_name(old, topics, smalltalk)
+                                    ),
+                                ));
+                            }
                         }
                     }
+                    e.intent = e.intent.or(intent);
+                    e.crisis = match (e.crisis, crisis) {
+                        // One file says crisis, another says not: a crisis wins (recall first).
+                        (Some(a), Some(b)) => Some(CrisisSetKey::from(a.set().union(b))),
+                        (None, b) => b.map(CrisisSetKey::from),
+                        (a, None) => a,
+                    };
                 }
-                e.intent = e.intent.or(intent);
-                e.crisis = match (e.crisis, crisis) {
-                    // One file says crisis, another says not: a crisis wins (recall first).
-                    (Some(a), Some(b)) => Some(CrisisSetKey::from(a.set().union(b))),
-                    (None, b) => b.map(CrisisSetKey::from),
-                    (a, None) => a,
-                };
             }
-        }
-    };
+        };
 
     // A question of a topic without a crisis block is "no crisis" for the crisis head, unless
     // the rules find one in it ("will my baby go through withdrawal"): such a message gets
@@ -130,7 +133,11 @@ pub fn collect(
             match CrisisKind::from_name(kind) {
                 Some(k) => (None, Some(std::iter::once(k).collect()), format!("crisis/{kind}")),
                 None => {
-                    diags.push(error(file, 1, format!("unknown crisis kind \"{kind}\": name the file overdose.txt, withdrawal.txt or self-harm.txt")));
+                    diags.push(error(
+                        file,
+                        1,
+                        format!("unknown crisis kind \"{kind}\": name the file overdose.txt, withdrawal.txt or self-harm.txt"),
+                    ));
                     continue;
                 }
             }
@@ -140,7 +147,11 @@ pub fn collect(
             match smalltalk_index.get(name) {
                 Some(&i) => (Some(i), Some(CrisisSet::default()), format!("smalltalk/{name}")),
                 None => {
-                    diags.push(error(file, 1, format!("small-talk examples \"{name}\" have no reply: add `{name} = \"...\"` under [smalltalk] in bot.toml")));
+                    diags.push(error(
+                        file,
+                        1,
+                        format!("small-talk examples \"{name}\" have no reply: add `{name} = \"...\"` under [smalltalk] in bot.toml"),
+                    ));
                     continue;
                 }
             }
@@ -167,7 +178,11 @@ pub fn collect(
         let class = stem.strip_prefix("topics/").unwrap_or(stem);
         if let Some(&n) = counts.get(class) {
             if n < MIN_EXAMPLES {
-                diags.push(warning(file, 1, format!("only {n} examples for \"{class}\": the model learns a class well from {MIN_EXAMPLES} or more")));
+                diags.push(warning(
+                    file,
+                    1,
+                    format!("only {n} examples for \"{class}\": the model learns a class well from {MIN_EXAMPLES} or more"),
+                ));
             }
         }
     }

@@ -17,13 +17,13 @@ pub use diagnostic::{Diagnostic, Severity};
 pub use model::*;
 pub use render::Rich;
 
-use diagnostic::Positions;
-use render::escape_html;
-use files::{BotFile, CrisisFile, SelfCheckFile, Text, TopicFile};
 use crate::engine::Action;
 use crate::text::crisis::CrisisKind;
 use crate::text::model::{Classifier, Thresholds};
 use crate::text::topics::{MatchOutcome, TopicMatcher, TopicPhrases};
+use diagnostic::Positions;
+use files::{BotFile, CrisisFile, SelfCheckFile, Text, TopicFile};
+use render::escape_html;
 
 /// Telegram's limit for one message, in UTF-16 code units.
 pub const TELEGRAM_MAX_TEXT: usize = 4096;
@@ -221,9 +221,11 @@ impl Checker {
     fn check_fits(&mut self, at: &At, field: &Text, name: &str, rich: &Rich) {
         let len = rich.telegram_len();
         if len > TELEGRAM_MAX_TEXT {
-            self.error(at, field.span().start, format!(
-                "\"{name}\" is {len} characters; one Telegram message holds at most {TELEGRAM_MAX_TEXT}: shorten it"
-            ));
+            self.error(
+                at,
+                field.span().start,
+                format!("\"{name}\" is {len} characters; one Telegram message holds at most {TELEGRAM_MAX_TEXT}: shorten it"),
+            );
         }
     }
 
@@ -296,7 +298,11 @@ impl Checker {
             let at = At { display: &file.display, pos: Positions::new(&file.text) };
             for r in related {
                 if !known.contains_key(r.get_ref()) {
-                    self.error(&at, r.span().start, format!("related topic \"{}\" does not exist (no topics/{}.toml)", r.get_ref(), r.get_ref()));
+                    self.error(
+                        &at,
+                        r.span().start,
+                        format!("related topic \"{}\" does not exist (no topics/{}.toml)", r.get_ref(), r.get_ref()),
+                    );
                 }
             }
             if let Some(kind) = topic.crisis {
@@ -315,10 +321,8 @@ impl Checker {
         }
 
         let topics: Vec<Topic> = topics.into_iter().map(|(t, _)| t).collect();
-        let phrases: Vec<TopicPhrases> = topics
-            .iter()
-            .map(|t| TopicPhrases { phrasings: t.phrasings.clone(), keywords: t.keywords.clone() })
-            .collect();
+        let phrases: Vec<TopicPhrases> =
+            topics.iter().map(|t| TopicPhrases { phrasings: t.phrasings.clone(), keywords: t.keywords.clone() }).collect();
         let matcher = TopicMatcher::build(&phrases);
         self.check_reachable(files, &topics, &matcher);
         let (classifier, intents) = self.classifier(files, &topics, &bot);
@@ -326,7 +330,12 @@ impl Checker {
     }
 
     /// Collects `examples/` and trains the classifier on them (none without examples).
-    fn classifier(&mut self, files: &[SourceFile], topics: &[Topic], bot: &BotTexts) -> (Option<std::sync::Arc<Classifier>>, Vec<IntentTarget>) {
+    fn classifier(
+        &mut self,
+        files: &[SourceFile],
+        topics: &[Topic],
+        bot: &BotTexts,
+    ) -> (Option<std::sync::Arc<Classifier>>, Vec<IntentTarget>) {
         if !files.iter().any(|f| examples::is_example_file(&f.relative)) {
             return (None, Vec::new());
         }
@@ -348,23 +357,33 @@ impl Checker {
             ));
         }
         if answer.plain.split("\n\n").any(|p| p.encode_utf16().count() > TELEGRAM_MAX_TEXT) {
-            self.error(at, 0, format!("a paragraph of \"{field}\" is longer than one Telegram message ({TELEGRAM_MAX_TEXT}): split it with a blank line"));
+            self.error(
+                at,
+                0,
+                format!("a paragraph of \"{field}\" is longer than one Telegram message ({TELEGRAM_MAX_TEXT}): split it with a blank line"),
+            );
         }
     }
 
     /// A topic that none of its own phrasings reaches can only be found by buttons.
     fn check_reachable(&mut self, files: &[SourceFile], topics: &[Topic], matcher: &TopicMatcher) {
         for (index, topic) in topics.iter().enumerate() {
-            let reached = topic.phrasings.iter().chain(&topic.keywords).any(|p| {
-                matches!(matcher.classify(&crate::text::normalize::normalize(p)), MatchOutcome::Answer(i) if i == index)
-            });
+            let reached = topic
+                .phrasings
+                .iter()
+                .chain(&topic.keywords)
+                .any(|p| matches!(matcher.classify(&crate::text::normalize::normalize(p)), MatchOutcome::Answer(i) if i == index));
             if !reached {
                 if let Some(file) = files.iter().find(|f| f.relative == format!("topics/{}.toml", topic.id)) {
                     let at = At { display: &file.display, pos: Positions::new(&file.text) };
-                    self.warn(&at, 0, format!(
+                    self.warn(
+                        &at,
+                        0,
+                        format!(
                         "no phrasing or keyword of \"{}\" leads to it (run `klonopin-bot explain` on one): add phrasings people would type",
                         topic.id
-                    ));
+                    ),
+                    );
                 }
             }
         }
@@ -379,13 +398,19 @@ impl Checker {
             let id = t.id.get_ref().clone();
             let id_at = t.id.span().start;
             if !valid_id(&id) {
-                self.error(&at, id_at, format!(
-                    "id \"{id}\" must be 1 to {MAX_ID_LEN} lower-case letters, digits or hyphens, starting with a letter or digit"
-                ));
+                self.error(
+                    &at,
+                    id_at,
+                    format!("id \"{id}\" must be 1 to {MAX_ID_LEN} lower-case letters, digits or hyphens, starting with a letter or digit"),
+                );
             }
             let longest = Action::longest_callback_for(&id);
             if longest > TELEGRAM_MAX_CALLBACK {
-                self.error(&at, id_at, format!("id \"{id}\" makes a button's callback data {longest} bytes; Telegram allows {TELEGRAM_MAX_CALLBACK}"));
+                self.error(
+                    &at,
+                    id_at,
+                    format!("id \"{id}\" makes a button's callback data {longest} bytes; Telegram allows {TELEGRAM_MAX_CALLBACK}"),
+                );
             }
             let expected = format!("topics/{id}.toml");
             if file.relative != expected {
@@ -398,9 +423,11 @@ impl Checker {
             let crisis = t.crisis.as_ref().and_then(|c| {
                 let kind = CrisisKind::from_name(c.get_ref());
                 if kind.is_none() {
-                    self.error(&at, c.span().start, format!(
-                        "unknown crisis kind \"{}\": use \"overdose\", \"withdrawal\" or \"self-harm\"", c.get_ref()
-                    ));
+                    self.error(
+                        &at,
+                        c.span().start,
+                        format!("unknown crisis kind \"{}\": use \"overdose\", \"withdrawal\" or \"self-harm\"", c.get_ref()),
+                    );
                 }
                 kind
             });
@@ -454,7 +481,11 @@ impl Checker {
             self.error(&at, 0, "\"menu\" is empty: list the topic ids of the main menu");
         }
         if let Some(q) = &b.audience_question {
-            self.warn(&at, q.span().start, "\"audience_question\" is no longer used: the bot answers first and offers the other version as a button; delete this line");
+            self.warn(
+                &at,
+                q.span().start,
+                "\"audience_question\" is no longer used: the bot answers first and offers the other version as a button; delete this line",
+            );
         }
         let mut commands = Vec::new();
         for (name, text) in b.commands.entries() {
@@ -526,7 +557,11 @@ impl Checker {
             suggest: get(self, &m.suggest, "suggest"),
         };
         if t.check_in > t.crisis {
-            self.error(at, m.check_in.span().start, "model.check_in must not be above model.crisis: the check-in band lies below the crisis threshold");
+            self.error(
+                at,
+                m.check_in.span().start,
+                "model.check_in must not be above model.crisis: the check-in band lies below the crisis threshold",
+            );
         }
         if t.suggest > t.answer {
             self.error(at, m.suggest.span().start, "model.suggest must not be above model.answer");
@@ -538,7 +573,8 @@ impl Checker {
     fn help_now(&mut self, at: &At, text: &Text) -> Rich {
         let rich = self.rich(at, text, "help_now");
         let offset = text.span().start;
-        for (number, what) in [("911", "911 (emergencies)"), ("988", "988 (suicide and crisis)"), (SAMHSA, "the SAMHSA National Helpline")] {
+        for (number, what) in [("911", "911 (emergencies)"), ("988", "988 (suicide and crisis)"), (SAMHSA, "the SAMHSA National Helpline")]
+        {
             if !rich.plain.contains(number) {
                 self.error(at, offset, format!("help_now must give {what}, {number}: it closes every reply that shows no crisis guidance"));
             }
@@ -612,15 +648,20 @@ impl Checker {
     fn selfcheck(&mut self, file: &SourceFile, s: &SelfCheckFile, by_id: &HashMap<String, usize>) -> SelfCheck {
         let at = At { display: &file.display, pos: Positions::new(&file.text) };
         if s.questions.len() != SELF_CHECK_QUESTIONS {
-            self.error(&at, 0, format!(
-                "\"questions\" has {} entries; the self-check asks exactly {SELF_CHECK_QUESTIONS} (the DSM-5 criteria)",
-                s.questions.len()
-            ));
+            self.error(
+                &at,
+                0,
+                format!(
+                    "\"questions\" has {} entries; the self-check asks exactly {SELF_CHECK_QUESTIONS} (the DSM-5 criteria)",
+                    s.questions.len()
+                ),
+            );
         }
         if !s.progress.get_ref().contains("{n}") {
             self.warn(&at, s.progress.span().start, "\"progress\" does not show {n}, the question number");
         }
-        let questions: Vec<Rich> = s.questions.iter().enumerate().map(|(i, q)| self.rich(&at, q, &format!("questions[{}]", i + 1))).collect();
+        let questions: Vec<Rich> =
+            s.questions.iter().enumerate().map(|(i, q)| self.rich(&at, q, &format!("questions[{}]", i + 1))).collect();
         let mut bands = Vec::new();
         for band in &s.bands {
             let b = band.get_ref();
@@ -638,9 +679,11 @@ impl Checker {
             let covering = bands.iter().filter(|b| b.min <= yes && yes <= b.max).count();
             if covering != 1 {
                 let problem = if covering == 0 { "no band" } else { "more than one band" };
-                self.error(&at, s.bands.first().map_or(0, |b| b.span().start), format!(
-                    "{problem} covers {yes} \"yes\" answers: bands must cover 0 to {SELF_CHECK_QUESTIONS} exactly once"
-                ));
+                self.error(
+                    &at,
+                    s.bands.first().map_or(0, |b| b.span().start),
+                    format!("{problem} covers {yes} \"yes\" answers: bands must cover 0 to {SELF_CHECK_QUESTIONS} exactly once"),
+                );
             }
         }
         SelfCheck {

@@ -179,7 +179,10 @@ fn render_inline(line: &str) -> Result<Rich, (usize, String)> {
             if let Some(opened) = bold {
                 // Telegram refuses crossed tags (<b><i>x</b></i>): the inner one closes first.
                 if italic.is_some_and(|inner| inner > opened) {
-                    return Err((i + 1, "\"**\" closes bold text while the italic text opened inside it is still open: close the \"_\" first".to_owned()));
+                    return Err((
+                        i + 1,
+                        "\"**\" closes bold text while the italic text opened inside it is still open: close the \"_\" first".to_owned(),
+                    ));
                 }
                 bold = None;
                 out.html.push_str("</b>");
@@ -198,7 +201,10 @@ fn render_inline(line: &str) -> Result<Rich, (usize, String)> {
         }
         if c == '_' && italic.is_some() && !prev.is_whitespace() && !next.is_alphanumeric() {
             if bold.is_some_and(|inner| italic.is_some_and(|opened| inner > opened)) {
-                return Err((i + 1, "\"_\" closes italic text while the bold text opened inside it is still open: close the \"**\" first".to_owned()));
+                return Err((
+                    i + 1,
+                    "\"_\" closes italic text while the bold text opened inside it is still open: close the \"**\" first".to_owned(),
+                ));
             }
             italic = None;
             out.html.push_str("</i>");
@@ -270,7 +276,11 @@ mod tests {
             ("one\ntwo\n\nthree", "one two\n\nthree", "one two\n\nthree"),
             ("Intro:\n- a\n- b\n\nEnd", "Intro:\n• a\n• b\n\nEnd", "Intro:\n• a\n• b\n\nEnd"),
             ("- long\n  item", "• long item", "• long item"),
-            ("[Find help](https://findtreatment.gov)", "<a href=\"https://findtreatment.gov\">Find help</a>", "Find help (https://findtreatment.gov)"),
+            (
+                "[Find help](https://findtreatment.gov)",
+                "<a href=\"https://findtreatment.gov\">Find help</a>",
+                "Find help (https://findtreatment.gov)",
+            ),
             ("snake_case_name stays", "snake_case_name stays", "snake_case_name stays"),
             ("2 \\* 3", "2 * 3", "2 * 3"),
             ("[not a link] (x)", "[not a link] (x)", "[not a link] (x)"),

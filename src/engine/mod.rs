@@ -22,12 +22,12 @@ mod state;
 pub use action::Action;
 pub use state::{Flow, State};
 
+use crate::content::IntentTarget;
 use crate::content::{crisis_page, ResponseSet, Rich, Topic, SELF_CHECK_QUESTIONS};
 use crate::text::audience::{audience_cue, Audience};
 use crate::text::crisis::{CrisisKind, CrisisSet};
-use crate::text::normalize::normalize;
-use crate::content::IntentTarget;
 use crate::text::model::Scores;
+use crate::text::normalize::normalize;
 use crate::text::topics::MAX_SUGGESTIONS;
 use reading::{crisis_of, read, Route};
 
@@ -39,11 +39,16 @@ const MAX_OFFERED_AFTER_REPEAT: usize = 4;
 pub enum Input<'a> {
     Text(&'a str),
     /// `/name payload` (the payload may be empty).
-    Command { name: &'a str, payload: &'a str },
+    Command {
+        name: &'a str,
+        payload: &'a str,
+    },
     /// A tapped button's callback data.
     Button(&'a str),
     /// A photo, sticker, voice message, file or location; with its caption if any.
-    NonText { caption: Option<&'a str> },
+    NonText {
+        caption: Option<&'a str>,
+    },
 }
 
 impl<'a> Input<'a> {
@@ -203,7 +208,14 @@ struct Ctx<'c> {
 
 impl<'c> Ctx<'c> {
     fn new(content: &'c ResponseSet, state: State) -> Ctx<'c> {
-        let turn = Turn { next: Next::Keep(State::default()), messages: Vec::new(), topic: None, crisis: CrisisSet::default(), check_in: false, events: Vec::new() };
+        let turn = Turn {
+            next: Next::Keep(State::default()),
+            messages: Vec::new(),
+            topic: None,
+            crisis: CrisisSet::default(),
+            check_in: false,
+            events: Vec::new(),
+        };
         Ctx { content, state, turn, forget: false, repeated: false, crisis_page_shown: false }
     }
 
@@ -217,9 +229,11 @@ impl<'c> Ctx<'c> {
             self.state.last_topic = None;
         }
         if let Flow::SelfCheck { .. } = self.state.flow {
-            let asking = self.turn.messages.last().is_some_and(|m| {
-                m.buttons.iter().flatten().any(|b| matches!(b.action, Action::SelfCheckAnswer { .. }))
-            });
+            let asking = self
+                .turn
+                .messages
+                .last()
+                .is_some_and(|m| m.buttons.iter().flatten().any(|b| matches!(b.action, Action::SelfCheckAnswer { .. })));
             if was_in_self_check && !asking {
                 let label = self.content.selfcheck.resume.clone();
                 if let Some(last) = self.turn.messages.last_mut() {
@@ -620,7 +634,9 @@ fn yes_no(normalized: &str) -> Option<bool> {
 fn audience_reply(normalized: &str) -> Option<Audience> {
     match normalized {
         "me" | "myself" | "for me" | "for myself" | "self" | "yourself" | "for yourself" | "mine" | "i am" | "1" => Some(Audience::Myself),
-        "someone" | "someone else" | "for someone" | "for someone else" | "loved one" | "a loved one" | "friend" | "family" | "2" => Some(Audience::LovedOne),
+        "someone" | "someone else" | "for someone" | "for someone else" | "loved one" | "a loved one" | "friend" | "family" | "2" => {
+            Some(Audience::LovedOne)
+        }
         // "my son", "she is": a short reply that says who; a longer message is a new question.
         other if other.split(' ').count() <= 4 => audience_cue(other),
         _ => None,

@@ -166,9 +166,21 @@ mod tests {
         let text = "<b>a</b> & b";
         let base = Outgoing { chat_id: ChatId(42), text, html: false, reply: None, keyboard: None };
         let cases = [
-            (Outgoing { html: true, keyboard: Some(&keyboard), ..base }, bot.send_message(ChatId(42), text).link_preview_options(no_link_preview()).parse_mode(ParseMode::Html).reply_markup(keyboard.clone())),
+            (
+                Outgoing { html: true, keyboard: Some(&keyboard), ..base },
+                bot.send_message(ChatId(42), text)
+                    .link_preview_options(no_link_preview())
+                    .parse_mode(ParseMode::Html)
+                    .reply_markup(keyboard.clone()),
+            ),
             (base, bot.send_message(ChatId(42), text).link_preview_options(no_link_preview())),
-            (Outgoing { html: true, reply: Some(&reply), ..base }, bot.send_message(ChatId(42), text).link_preview_options(no_link_preview()).parse_mode(ParseMode::Html).reply_parameters(reply.clone())),
+            (
+                Outgoing { html: true, reply: Some(&reply), ..base },
+                bot.send_message(ChatId(42), text)
+                    .link_preview_options(no_link_preview())
+                    .parse_mode(ParseMode::Html)
+                    .reply_parameters(reply.clone()),
+            ),
         ];
         for (i, (ours, theirs)) in cases.iter().enumerate() {
             let theirs = serde_json::to_value(theirs.payload_ref()).expect("serialize");

@@ -54,7 +54,6 @@ impl CrisisCooldown {
         self.shown.insert(chat, (now, kinds));
         true
     }
-
 }
 
 impl Default for CrisisCooldown {
@@ -85,13 +84,13 @@ mod tests {
         // (group, kinds, minutes after t0, permitted)
         let script: &[(i64, CrisisSet, u32, bool)] = &[
             (-1, wd, 0, true),
-            (-1, wd, 1, false),                // same kind, same window
-            (-2, wd, 1, true),                 // another group
-            (-1, od, 2, true),                 // a new kind in the window
+            (-1, wd, 1, false), // same kind, same window
+            (-2, wd, 1, true),  // another group
+            (-1, od, 2, true),  // a new kind in the window
             (-1, set(&[CrisisKind::Overdose, CrisisKind::Withdrawal]), 3, false),
             (-1, od, 9, false),
-            (-1, od, 10, true),                // the window has passed
-            (-1, wd, 11, true),                // the fresh window has shown overdose only
+            (-1, od, 10, true), // the window has passed
+            (-1, wd, 11, true), // the fresh window has shown overdose only
             (-1, wd, 12, false),
             (-1, CrisisSet::default(), 30, false), // nothing to show
         ];

@@ -109,7 +109,8 @@ fn input_of<'m>(msg: &'m Message, username: &str) -> Option<Input<'m>> {
         }
         let mention = format!("@{username}");
         let mentioned = !username.is_empty() && text.to_lowercase().contains(&mention.to_lowercase());
-        let replied = msg.reply_to_message().and_then(|r| r.from.as_ref()).is_some_and(|u| u.is_bot && u.username.as_deref() == Some(username));
+        let replied =
+            msg.reply_to_message().and_then(|r| r.from.as_ref()).is_some_and(|u| u.is_bot && u.username.as_deref() == Some(username));
         return (mentioned || replied).then_some(Input::Text(text));
     }
     let has_content = msg.photo().is_some()
@@ -134,7 +135,8 @@ fn input_of<'m>(msg: &'m Message, username: &str) -> Option<Input<'m>> {
     }
     let caption = msg.caption();
     if group {
-        let mentioned = caption.is_some_and(|c| !username.is_empty() && c.to_lowercase().contains(&format!("@{}", username.to_lowercase())));
+        let mentioned =
+            caption.is_some_and(|c| !username.is_empty() && c.to_lowercase().contains(&format!("@{}", username.to_lowercase())));
         return mentioned.then_some(Input::NonText { caption });
     }
     Some(Input::NonText { caption })
@@ -163,7 +165,8 @@ where
     let Some(text) = msg.text().or(msg.caption()) else { return };
     let content = app.content();
     let Some(turn) = crate::engine::overheard(text, &content) else { return };
-    let permitted = app.group_crisis.lock().unwrap_or_else(|p| p.into_inner()).permit(msg.chat.id.0, turn.crisis, std::time::Instant::now());
+    let permitted =
+        app.group_crisis.lock().unwrap_or_else(|p| p.into_inner()).permit(msg.chat.id.0, turn.crisis, std::time::Instant::now());
     if !permitted {
         return;
     }
@@ -284,7 +287,13 @@ enum Delivery {
 }
 
 /// Sends `messages` in order; the first part replies to `reply_to` if given.
-async fn send_all<B>(bot: &B, direct: Option<&DirectSender>, chat_id: ChatId, mut reply_to: Option<MessageId>, messages: &[crate::engine::Message]) -> Delivery
+async fn send_all<B>(
+    bot: &B,
+    direct: Option<&DirectSender>,
+    chat_id: ChatId,
+    mut reply_to: Option<MessageId>,
+    messages: &[crate::engine::Message],
+) -> Delivery
 where
     B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
 {
@@ -305,12 +314,25 @@ where
 fn is_blocked(e: &RequestError) -> bool {
     matches!(
         e,
-        RequestError::Api(ApiError::BotBlocked | ApiError::UserDeactivated | ApiError::BotKicked | ApiError::BotKickedFromSupergroup | ApiError::CantInitiateConversation | ApiError::ChatNotFound)
+        RequestError::Api(
+            ApiError::BotBlocked
+                | ApiError::UserDeactivated
+                | ApiError::BotKicked
+                | ApiError::BotKickedFromSupergroup
+                | ApiError::CantInitiateConversation
+                | ApiError::ChatNotFound
+        )
     )
 }
 
 /// Sends one part as HTML; if Telegram cannot parse the HTML, the same part as plain text.
-async fn send_part<B>(bot: &B, direct: Option<&DirectSender>, chat_id: ChatId, reply_to: Option<MessageId>, part: &Part) -> Result<(), RequestError>
+async fn send_part<B>(
+    bot: &B,
+    direct: Option<&DirectSender>,
+    chat_id: ChatId,
+    reply_to: Option<MessageId>,
+    part: &Part,
+) -> Result<(), RequestError>
 where
     B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
 {

@@ -185,12 +185,16 @@ fn read_token(args: &ServeArgs) -> Result<String, String> {
     }
     match std::env::var("TELOXIDE_TOKEN") {
         Ok(token) if !token.trim().is_empty() => Ok(token.trim().to_owned()),
-        _ => Err("no bot token: set TELOXIDE_TOKEN or pass --token-file FILE (try `klonopin-bot chat` to talk to the bot without Telegram)".to_owned()),
+        _ => {
+            Err("no bot token: set TELOXIDE_TOKEN or pass --token-file FILE (try `klonopin-bot chat` to talk to the bot without Telegram)"
+                .to_owned())
+        }
     }
 }
 
 fn read_webhook_secret(args: &ServeArgs) -> Result<String, String> {
-    let credential = std::env::var("CREDENTIALS_DIRECTORY").ok().map(|dir| PathBuf::from(dir).join("webhook-secret")).filter(|p| p.exists());
+    let credential =
+        std::env::var("CREDENTIALS_DIRECTORY").ok().map(|dir| PathBuf::from(dir).join("webhook-secret")).filter(|p| p.exists());
     let secret = match args.webhook_secret_file.as_ref().or(credential.as_ref()) {
         Some(path) => read_secret_file(path, "webhook secret")?,
         None => std::env::var("KLONOPIN_BOT_WEBHOOK_SECRET").unwrap_or_default().trim().to_owned(),
@@ -206,7 +210,8 @@ async fn run(args: ServeArgs, token: String, webhook_secret: Option<String>, con
     let signals = StopSignals::register()?;
     let spec = parse_storage_spec(&args.storage)?;
     let retention = Duration::from_secs(args.retention_days.max(1) * 24 * 60 * 60);
-    let storage = open_store::<State>(&spec, retention, &args.redis_namespace).await.map_err(|e| format!("cannot open storage {spec}: {e}"))?;
+    let storage =
+        open_store::<State>(&spec, retention, &args.redis_namespace).await.map_err(|e| format!("cannot open storage {spec}: {e}"))?;
 
     let client = teloxide::net::default_reqwest_settings()
         .timeout(Duration::from_secs(u64::from(args.polling_timeout) + 7))
@@ -290,7 +295,8 @@ where
             let url = url.parse().map_err(|e| format!("--webhook-url is not a URL: {e}"))?;
             let options = webhooks::Options::new(args.listen, url).secret_token(secret);
             let tcp = tokio::net::TcpListener::bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-            let (mut listener, stop, router) = webhooks::axum_to_router(bot, options).await.map_err(|e| format!("setWebhook failed: {}", handlers::error_kind(&e)))?;
+            let (mut listener, stop, router) =
+                webhooks::axum_to_router(bot, options).await.map_err(|e| format!("setWebhook failed: {}", handlers::error_kind(&e)))?;
             stop_on_signal(signals, dispatcher.shutdown_token(), listener.stop_token());
             tokio::spawn(async move {
                 if let Err(e) = axum::serve(tcp, router).with_graceful_shutdown(stop).await {
@@ -300,7 +306,8 @@ where
             dispatcher.dispatch_with_listener(salvage::Salvage(listener), Arc::new(handlers::ListenerErrors)).await;
         }
         _ => {
-            let mut listener = Polling::builder(bot).timeout(Duration::from_secs(u64::from(args.polling_timeout))).delete_webhook().await.build();
+            let mut listener =
+                Polling::builder(bot).timeout(Duration::from_secs(u64::from(args.polling_timeout))).delete_webhook().await.build();
             stop_on_signal(signals, dispatcher.shutdown_token(), listener.stop_token());
             dispatcher.dispatch_with_listener(salvage::Salvage(listener), Arc::new(handlers::ListenerErrors)).await;
         }

@@ -151,7 +151,14 @@ pub async fn spawn_metrics(app: Arc<App>, addr: SocketAddr) -> Result<SocketAddr
                     let content = !app.content().topics.is_empty();
                     let telegram = app.telegram_ok.load(Ordering::Relaxed);
                     let status = if content && telegram { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-                    (status, format!("content: {}\ntelegram: {}\n", if content { "loaded" } else { "missing" }, if telegram { "ok" } else { "unreachable" }))
+                    (
+                        status,
+                        format!(
+                            "content: {}\ntelegram: {}\n",
+                            if content { "loaded" } else { "missing" },
+                            if telegram { "ok" } else { "unreachable" }
+                        ),
+                    )
                         .into_response()
                 }
             }),

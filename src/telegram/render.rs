@@ -17,10 +17,8 @@ pub struct Part {
 /// Splits an engine message into parts of at most 4,096 characters (as Telegram counts
 /// them), at paragraph boundaries, the keyboard on the last part.
 pub fn parts(message: &Message) -> Vec<Part> {
-    let mut parts: Vec<Part> = split(&message.text, TELEGRAM_MAX_TEXT)
-        .into_iter()
-        .map(|r| Part { html: r.html, plain: r.plain, keyboard: None })
-        .collect();
+    let mut parts: Vec<Part> =
+        split(&message.text, TELEGRAM_MAX_TEXT).into_iter().map(|r| Part { html: r.html, plain: r.plain, keyboard: None }).collect();
     if !message.buttons.is_empty() {
         if let Some(last) = parts.last_mut() {
             last.keyboard = Some(keyboard(message));

@@ -141,7 +141,11 @@ mod tests {
                 assert_eq!(update.id.0, 5);
                 assert_eq!(matches!(update.kind, UpdateKind::EditedMessage(_)), *edited, "case {i}");
                 let chat = update.chat().map(|c| c.id.0);
-                assert_eq!(chat, raw.get(if *edited { "edited_message" } else { "message" }).and_then(|m| m["chat"]["id"].as_i64()), "case {i}");
+                assert_eq!(
+                    chat,
+                    raw.get(if *edited { "edited_message" } else { "message" }).and_then(|m| m["chat"]["id"].as_i64()),
+                    "case {i}"
+                );
             }
         }
     }

@@ -25,9 +25,8 @@ pub fn redact(text: &str) -> String {
 /// "example.com", "t.me/x": a dot followed by a known top-level domain.
 fn looks_like_domain(word: &str) -> bool {
     const TLDS: &[&str] = &["com", "org", "net", "gov", "edu", "io", "me", "co", "us", "info", "ly", "app"];
-    word.split_once('.').is_some_and(|(host, rest)| {
-        !host.is_empty() && TLDS.iter().any(|t| rest == *t || rest.starts_with(&format!("{t}/")))
-    })
+    word.split_once('.')
+        .is_some_and(|(host, rest)| !host.is_empty() && TLDS.iter().any(|t| rest == *t || rest.starts_with(&format!("{t}/"))))
 }
 
 #[cfg(test)]

@@ -21,23 +21,40 @@ pub const MAX_SUGGESTIONS: usize = 3;
 
 /// Words that carry no topic: dropped from questions and phrasings alike.
 const STOPWORDS: &[&str] = &[
-    "a", "about", "am", "an", "and", "any", "anything", "are", "as", "at", "be", "been", "being",
-    "but", "by", "can", "could", "did", "do", "does", "doing", "for", "from", "had", "has",
-    "have", "he", "her", "hers", "him", "his", "how", "i", "if", "im", "in", "into", "is", "it",
-    "its", "ive", "just", "know", "me", "my", "of", "on", "or", "our", "please", "really", "she",
-    "should", "so", "some", "tell", "than", "that", "the", "their", "them", "then", "there",
-    "these", "they", "this", "those", "to", "u", "ur", "us", "was", "we", "were", "what",
-    "whats", "when", "where", "which", "who", "why", "will", "with", "would", "you", "your",
-    "hi", "hello", "hey", "thanks", "thank", "pls", "plz", "de", "el", "la", "los", "las", "que",
-    "es", "un", "una", "y", "en", "por", "con", "mi", "se", "lo",
+    "a", "about", "am", "an", "and", "any", "anything", "are", "as", "at", "be", "been", "being", "but", "by", "can", "could", "did", "do",
+    "does", "doing", "for", "from", "had", "has", "have", "he", "her", "hers", "him", "his", "how", "i", "if", "im", "in", "into", "is",
+    "it", "its", "ive", "just", "know", "me", "my", "of", "on", "or", "our", "please", "really", "she", "should", "so", "some", "tell",
+    "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "u", "ur", "us", "was", "we", "were",
+    "what", "whats", "when", "where", "which", "who", "why", "will", "with", "would", "you", "your", "hi", "hello", "hey", "thanks",
+    "thank", "pls", "plz", "de", "el", "la", "los", "las", "que", "es", "un", "una", "y", "en", "por", "con", "mi", "se", "lo",
 ];
 
 /// The medicine's own names and slang: in nearly every question, so they say little about
 /// which topic is meant. They get a fixed low weight instead of their rarity.
 const DRUG_WORDS: &[&str] = &[
-    "klonopin", "clonazepam", "klonnies", "klonnie", "kpins", "kpin", "pins", "pin", "k",
-    "klons", "klonos", "rivotril", "benzo", "benzos", "benzodiazepine", "medication", "medicine",
-    "meds", "pill", "pills", "drug", "take", "taking",
+    "klonopin",
+    "clonazepam",
+    "klonnies",
+    "klonnie",
+    "kpins",
+    "kpin",
+    "pins",
+    "pin",
+    "k",
+    "klons",
+    "klonos",
+    "rivotril",
+    "benzo",
+    "benzos",
+    "benzodiazepine",
+    "medication",
+    "medicine",
+    "meds",
+    "pill",
+    "pills",
+    "drug",
+    "take",
+    "taking",
 ];
 const DRUG_WORD_WEIGHT: f32 = 0.3;
 
@@ -217,19 +234,19 @@ impl TopicMatcher {
             let question_cover = shared / query_weight;
             let score = if phrase.keyword {
                 // A keyword counts only whole, and as much as it explains of the question.
-                if phrase_cover >= 0.999 { question_cover.powf(0.6) } else { 0.0 }
+                if phrase_cover >= 0.999 {
+                    question_cover.powf(0.6)
+                } else {
+                    0.0
+                }
             } else {
                 phrase_cover.powf(0.6) * question_cover.powf(0.4)
             };
             let slot = &mut best[phrase.topic];
             *slot = slot.max(score);
         }
-        let mut scored: Vec<TopicScore> = best
-            .into_iter()
-            .enumerate()
-            .filter(|(_, s)| *s > 0.0)
-            .map(|(topic, score)| TopicScore { topic, score })
-            .collect();
+        let mut scored: Vec<TopicScore> =
+            best.into_iter().enumerate().filter(|(_, s)| *s > 0.0).map(|(topic, score)| TopicScore { topic, score }).collect();
         scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.topic.cmp(&b.topic)));
         scored
     }

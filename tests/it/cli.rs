@@ -36,7 +36,10 @@ fn check_passes_valid_content_and_lists_every_error_otherwise() {
     let stdout = text(&out.stdout);
     let file = bad.path().join("topics/alpha.toml").display().to_string();
     assert!(stdout.contains(&format!("{file}:6:1: in \"body\": \"**\" opens bold text that is not closed on this line")), "{stdout}");
-    assert!(stdout.contains(&format!("{file}:8:5: in \"body\": link \"ftp://example.org/label\" must start with https:// or http://")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{file}:8:5: in \"body\": link \"ftp://example.org/label\" must start with https:// or http://")),
+        "{stdout}"
+    );
     assert!(stdout.trim_end().ends_with("2 error(s), 0 warning(s)"), "{stdout}");
 
     let json = bot().args(["check", "--format", "json"]).arg(bad.path()).output().expect("run");
@@ -52,11 +55,14 @@ fn check_passes_valid_content_and_lists_every_error_otherwise() {
 fn chat_and_ask_refuse_invalid_content_with_the_same_messages() {
     let bad = tempfile::tempdir().expect("tempdir");
     overlay_dir("unknown-related", bad.path());
-    let out = run_with_stdin({
-        let mut c = bot();
-        c.arg("ask").arg("--responses").arg(bad.path());
-        c
-    }, "hello\n");
+    let out = run_with_stdin(
+        {
+            let mut c = bot();
+            c.arg("ask").arg("--responses").arg(bad.path());
+            c
+        },
+        "hello\n",
+    );
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("topics/alpha.toml:4:20: related topic \"gamma\" does not exist"), "{stderr}");
@@ -65,11 +71,14 @@ fn chat_and_ask_refuse_invalid_content_with_the_same_messages() {
 
 #[test]
 fn ask_json_gives_one_object_per_line() {
-    let out = run_with_stdin({
-        let mut c = bot();
-        c.args(["ask", "--json"]);
-        c
-    }, "/start\nis klonopin addictive\nmy friend overdosed\n/selfcheck\n1\n");
+    let out = run_with_stdin(
+        {
+            let mut c = bot();
+            c.args(["ask", "--json"]);
+            c
+        },
+        "/start\nis klonopin addictive\nmy friend overdosed\n/selfcheck\n1\n",
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let lines: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
     assert_eq!(lines.len(), 5);
@@ -92,11 +101,14 @@ fn ask_json_gives_one_object_per_line() {
 
 #[test]
 fn chat_numbers_the_buttons() {
-    let out = run_with_stdin({
-        let mut c = bot();
-        c.arg("chat");
-        c
-    }, "1\n");
+    let out = run_with_stdin(
+        {
+            let mut c = bot();
+            c.arg("chat");
+            c
+        },
+        "1\n",
+    );
     assert!(out.status.success());
     let stdout = text(&out.stdout);
     assert!(stdout.contains("[1] "), "{stdout}");
@@ -136,7 +148,8 @@ fn the_shipped_thresholds_are_the_ones_cross_validation_supports() {
     for (key, suggested) in [("crisis", "suggested_crisis"), ("check_in", "suggested_check_in"), ("answer", "suggested_answer")] {
         let shipped = bot_toml["model"][key].as_float().expect("a number");
         let supported = model[suggested].as_f64().expect("a number");
-        assert!((shipped - supported).abs() <= 0.02, "[model] {key} = {shipped}, cross-validation supports {supported}");
+        // Within 0.02 (plus float rounding: 0.45 - 0.43 is 0.020000000000000018).
+        assert!((shipped - supported).abs() <= 0.02 + 1e-9, "[model] {key} = {shipped}, cross-validation supports {supported}");
     }
     assert!(model["answered_right_at_suggested"].as_f64().expect("a number") >= 0.9);
 }
@@ -144,7 +157,8 @@ fn the_shipped_thresholds_are_the_ones_cross_validation_supports() {
 /// `explain ... | head` closes the pipe early: the command ends quietly, not with a panic.
 #[test]
 fn explain_into_a_closed_pipe_ends_quietly() {
-    let mut child = bot().args(["explain", "how long does withdrawal last"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let mut child =
+        bot().args(["explain", "how long does withdrawal last"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
     drop(child.stdout.take());
     let out = child.wait_with_output().expect("wait");
     let stderr = text(&out.stderr);

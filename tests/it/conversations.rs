@@ -61,7 +61,13 @@ impl Chat {
                 data = self
                     .last
                     .as_ref()
-                    .and_then(|t| t.messages.iter().flat_map(|m| m.buttons.iter().flatten()).map(|b| b.action.encode()).find(|d| d.starts_with(prefix)))
+                    .and_then(|t| {
+                        t.messages
+                            .iter()
+                            .flat_map(|m| m.buttons.iter().flatten())
+                            .map(|b| b.action.encode())
+                            .find(|d| d.starts_with(prefix))
+                    })
                     .unwrap_or_else(|| panic!("no button {prefix:?} in the last reply"));
                 Input::Button(&data)
             }
@@ -124,46 +130,56 @@ use Expect::*;
 
 #[test]
 fn menu_answer_and_follow_up() {
-    check("menu", &[
-        (Say("/start"), &[NoTopic, Crisis(&[]), Button("v1:t:what-is-klonopin"), Button("v1:c"), Button("v1:s")]),
-        (Press("v1:t:what-is-klonopin"), &[Topic("what-is-klonopin"), Says("0.5 mg"), Button("v1:t:"), Button("v1:m")]),
-        (Press("v1:t:medical-uses"), &[Topic("medical-uses"), Says("Sources")]),
-        (Press("v1:m"), &[NoTopic, Button("v1:t:what-is-klonopin")]),
-    ]);
+    check(
+        "menu",
+        &[
+            (Say("/start"), &[NoTopic, Crisis(&[]), Button("v1:t:what-is-klonopin"), Button("v1:c"), Button("v1:s")]),
+            (Press("v1:t:what-is-klonopin"), &[Topic("what-is-klonopin"), Says("0.5 mg"), Button("v1:t:"), Button("v1:m")]),
+            (Press("v1:t:medical-uses"), &[Topic("medical-uses"), Says("Sources")]),
+            (Press("v1:m"), &[NoTopic, Button("v1:t:what-is-klonopin")]),
+        ],
+    );
 }
 
 #[test]
 fn free_text_typos_slang_and_look_alike_names() {
-    check("free text", &[
-        (Say("is klonopin addictive"), &[Topic("is-it-addictive"), Crisis(&[])]),
-        (Say("klonipin side efects"), &[Topic("side-effects")]),
-        (Say("are k-pins addictive??"), &[Topic("is-it-addictive")]),
-        (Say("what is clonidine"), &[Topic("not-clonidine"), Says("different medicines")]),
-        (Say("is clonazepam legal without a prescription"), &[Topic("legal-status")]),
-        (Say("asdf qwerty zxcv"), &[NoTopic, Crisis(&[]), Button("v1:t:")]),
-    ]);
+    check(
+        "free text",
+        &[
+            (Say("is klonopin addictive"), &[Topic("is-it-addictive"), Crisis(&[])]),
+            (Say("klonipin side efects"), &[Topic("side-effects")]),
+            (Say("are k-pins addictive??"), &[Topic("is-it-addictive")]),
+            (Say("what is clonidine"), &[Topic("not-clonidine"), Says("different medicines")]),
+            (Say("is clonazepam legal without a prescription"), &[Topic("legal-status")]),
+            (Say("asdf qwerty zxcv"), &[NoTopic, Crisis(&[]), Button("v1:t:")]),
+        ],
+    );
 }
 
 #[test]
 fn withdrawal_and_overdose_get_crisis_guidance_first() {
-    check("crisis", &[
-        (Say("I stopped taking my klonopin 3 days ago and I'm shaking"), &[Crisis(&["withdrawal"]), FirstLine("911"), Says(SAMHSA)]),
-        // A whole bottle may have been on purpose: the classifier adds the self-harm block,
-        // after the overdose block (911 still first).
-        (Say("my son took a whole bottle of pins and won't wake up"), &[Crisis(&["overdose", "self-harm"]), FirstLine("911"), Says(POISON), Says(SAMHSA)]),
-        (Say("withdrawl"), &[Crisis(&["withdrawal"]), Says(SAMHSA)]),
-        (Say("i think she OD'd"), &[Crisis(&["overdose"]), FirstLine("911")]),
-        (Say("sobredosis de clonazepam"), &[Crisis(&["overdose"]), FirstLine("911")]),
-        (Say("I want to die"), &[Crisis(&["self-harm"]), Says("988"), Says(SAMHSA)]),
-        (Say("/crisis"), &[Crisis(&["overdose", "self-harm", "withdrawal"]), Says("911"), Says("988"), Says(POISON), Says(SAMHSA)]),
-    ]);
+    check(
+        "crisis",
+        &[
+            (Say("I stopped taking my klonopin 3 days ago and I'm shaking"), &[Crisis(&["withdrawal"]), FirstLine("911"), Says(SAMHSA)]),
+            // A whole bottle may have been on purpose: the classifier adds the self-harm block,
+            // after the overdose block (911 still first).
+            (
+                Say("my son took a whole bottle of pins and won't wake up"),
+                &[Crisis(&["overdose", "self-harm"]), FirstLine("911"), Says(POISON), Says(SAMHSA)],
+            ),
+            (Say("withdrawl"), &[Crisis(&["withdrawal"]), Says(SAMHSA)]),
+            (Say("i think she OD'd"), &[Crisis(&["overdose"]), FirstLine("911")]),
+            (Say("sobredosis de clonazepam"), &[Crisis(&["overdose"]), FirstLine("911")]),
+            (Say("I want to die"), &[Crisis(&["self-harm"]), Says("988"), Says(SAMHSA)]),
+            (Say("/crisis"), &[Crisis(&["overdose", "self-harm", "withdrawal"]), Says("911"), Says("988"), Says(POISON), Says(SAMHSA)]),
+        ],
+    );
 }
 
 #[test]
 fn crisis_topics_carry_their_block_once() {
-    check("crisis topic", &[
-        (Press_free("how long does klonopin withdrawal last"), &[Crisis(&["withdrawal"]), Says(SAMHSA)]),
-    ]);
+    check("crisis topic", &[(Press_free("how long does klonopin withdrawal last"), &[Crisis(&["withdrawal"]), Says(SAMHSA)])]);
     // Asked about, not experienced: the topic still carries its guidance.
     let mut chat = Chat::new();
     let turn = chat.run(&Say("/start withdrawal-timeline"));
@@ -199,75 +215,124 @@ fn self_check_to_the_result() {
 
 #[test]
 fn crisis_in_the_middle_of_the_self_check_keeps_the_place() {
-    check("self-check crisis", &[
-        (Say("/selfcheck"), &[Flow("self-check 0")]),
-        (Press("v1:q:0:y"), &[Flow("self-check 1"), Says("2 of 11")]),
-        (Say("yes"), &[Flow("self-check 2"), Says("3 of 11")]),
-        (Say("honestly I want to die"), &[Crisis(&["self-harm"]), FirstLine("988"), Flow("self-check 2"), Button("v1:r")]),
-        (Press("v1:r"), &[Flow("self-check 2"), Says("3 of 11"), Button("v1:q:2:")]),
-        (Say("I ran out 2 days ago and I'm shaking"), &[Crisis(&["withdrawal"]), Flow("self-check 2"), Button("v1:r")]),
-        // A stale tap on an answered question does not count twice.
-        (RawButton("v1:q:0:y"), &[Flow("self-check 2"), Says("3 of 11")]),
-        (Say("/cancel"), &[Flow("idle"), NoButton("v1:r")]),
-        (RawButton("v1:q:2:y"), &[Flow("idle"), Button("v1:t:")]),
-    ]);
+    check(
+        "self-check crisis",
+        &[
+            (Say("/selfcheck"), &[Flow("self-check 0")]),
+            (Press("v1:q:0:y"), &[Flow("self-check 1"), Says("2 of 11")]),
+            (Say("yes"), &[Flow("self-check 2"), Says("3 of 11")]),
+            (Say("honestly I want to die"), &[Crisis(&["self-harm"]), FirstLine("988"), Flow("self-check 2"), Button("v1:r")]),
+            (Press("v1:r"), &[Flow("self-check 2"), Says("3 of 11"), Button("v1:q:2:")]),
+            (Say("I ran out 2 days ago and I'm shaking"), &[Crisis(&["withdrawal"]), Flow("self-check 2"), Button("v1:r")]),
+            // A stale tap on an answered question does not count twice.
+            (RawButton("v1:q:0:y"), &[Flow("self-check 2"), Says("3 of 11")]),
+            (Say("/cancel"), &[Flow("idle"), NoButton("v1:r")]),
+            (RawButton("v1:q:2:y"), &[Flow("idle"), Button("v1:t:")]),
+        ],
+    );
 }
 
 #[test]
 fn loved_one_path() {
-    check("loved one", &[
-        // The answer comes first; the other version is one tap away, never behind a question.
-        (Say("what are the signs of klonopin addiction"), &[Topic("signs-of-addiction"), Flow("idle"), Button("v1:a:l:signs-of-addiction"), NoButton("v1:a:s:")]),
-        (Press("v1:a:l:"), &[Topic("signs-of-addiction"), Flow("idle"), Audience(Some(Audience::LovedOne)), Button("v1:a:s:signs-of-addiction"), NoButton("v1:a:l:")]),
-        // Remembered: the next topic with two versions opens with the loved-one one.
-        (Say("where can they get help for klonopin addiction"), &[Topic("getting-help"), Flow("idle"), Button("v1:a:s:getting-help")]),
-    ]);
+    check(
+        "loved one",
+        &[
+            // The answer comes first; the other version is one tap away, never behind a question.
+            (
+                Say("what are the signs of klonopin addiction"),
+                &[Topic("signs-of-addiction"), Flow("idle"), Button("v1:a:l:signs-of-addiction"), NoButton("v1:a:s:")],
+            ),
+            (
+                Press("v1:a:l:"),
+                &[
+                    Topic("signs-of-addiction"),
+                    Flow("idle"),
+                    Audience(Some(Audience::LovedOne)),
+                    Button("v1:a:s:signs-of-addiction"),
+                    NoButton("v1:a:l:"),
+                ],
+            ),
+            // Remembered: the next topic with two versions opens with the loved-one one.
+            (Say("where can they get help for klonopin addiction"), &[Topic("getting-help"), Flow("idle"), Button("v1:a:s:getting-help")]),
+        ],
+    );
     let loved = content().topic("signs-of-addiction").and_then(|t| t.answer_loved_one.as_ref()).expect("a loved-one answer");
     let mut chat = Chat::new();
     chat.run(&Say("what are the signs of klonopin addiction"));
     let turn = chat.run(&Press("v1:a:l:"));
     assert_eq!(turn.messages[0].text.plain, format!("{}\n\n{}", loved.plain, content().bot.help_now.plain));
 
-    check("loved one by cue", &[
-        (Say("what are the signs my son is misusing klonopin"), &[Topic("signs-of-addiction"), Audience(Some(Audience::LovedOne))]),
-    ]);
+    check(
+        "loved one by cue",
+        &[(Say("what are the signs my son is misusing klonopin"), &[Topic("signs-of-addiction"), Audience(Some(Audience::LovedOne))])],
+    );
     // A chat stored by an older version while it waited for "for whom?" still resolves.
-    let waiting = State { flow: Flow::Audience { topic: "signs-of-addiction".into() }, audience: None, last_topic: None, last_crisis: Default::default() };
+    let waiting = State {
+        flow: Flow::Audience { topic: "signs-of-addiction".into() },
+        audience: None,
+        last_topic: None,
+        last_crisis: Default::default(),
+    };
     let turn = step(&waiting, &Input::Text("for me"), content());
     assert_eq!(turn.topic.as_deref(), Some("signs-of-addiction"));
-    assert_eq!(turn.next, Next::Keep(State { flow: Flow::Idle, audience: Some(Audience::Myself), last_topic: Some("signs-of-addiction".into()), last_crisis: Default::default() }));
+    assert_eq!(
+        turn.next,
+        Next::Keep(State {
+            flow: Flow::Idle,
+            audience: Some(Audience::Myself),
+            last_topic: Some("signs-of-addiction".into()),
+            last_crisis: Default::default()
+        })
+    );
 }
 
 #[test]
 fn a_follow_up_that_leads_back_to_the_answer_just_given_gets_something_new() {
     let repeat_line = "my answer just above";
-    check("repeat", &[
-        (Say("is klonopin addictive"), &[Topic("is-it-addictive")]),
-        // Not the same text again: a line that says so, other likely topics, help one tap away.
-        (Say("are k-pins addictive??"), &[NoTopic, Says(repeat_line), Says("Is it addictive?"), Button("v1:t:"), Button("v1:c"), Button("v1:m")]),
-        (Say("but are benzos addictive for everyone"), &[NoTopic, Says(repeat_line)]),
-        // A button is an explicit request: it always answers.
-        (RawButton("v1:t:is-it-addictive"), &[Topic("is-it-addictive")]),
-        (Say("klonipin side efects"), &[Topic("side-effects")]),
-        (Say("is klonopin addictive"), &[Topic("is-it-addictive")]),
-    ]);
-    check("repeat, saying for whom", &[
-        (Say("what are the signs of klonopin addiction"), &[Topic("signs-of-addiction"), Audience(None)]),
-        // "for my son" changes the answer: the loved-one version, not the repeat line.
-        (Say("what are the signs of klonopin addiction in my son"), &[Topic("signs-of-addiction"), Audience(Some(Audience::LovedOne))]),
-        (Say("signs of klonopin addiction"), &[NoTopic, Says(repeat_line)]),
-    ]);
+    check(
+        "repeat",
+        &[
+            (Say("is klonopin addictive"), &[Topic("is-it-addictive")]),
+            // Not the same text again: a line that says so, other likely topics, help one tap away.
+            (
+                Say("are k-pins addictive??"),
+                &[NoTopic, Says(repeat_line), Says("Is it addictive?"), Button("v1:t:"), Button("v1:c"), Button("v1:m")],
+            ),
+            (Say("but are benzos addictive for everyone"), &[NoTopic, Says(repeat_line)]),
+            // A button is an explicit request: it always answers.
+            (RawButton("v1:t:is-it-addictive"), &[Topic("is-it-addictive")]),
+            (Say("klonipin side efects"), &[Topic("side-effects")]),
+            (Say("is klonopin addictive"), &[Topic("is-it-addictive")]),
+        ],
+    );
+    check(
+        "repeat, saying for whom",
+        &[
+            (Say("what are the signs of klonopin addiction"), &[Topic("signs-of-addiction"), Audience(None)]),
+            // "for my son" changes the answer: the loved-one version, not the repeat line.
+            (Say("what are the signs of klonopin addiction in my son"), &[Topic("signs-of-addiction"), Audience(Some(Audience::LovedOne))]),
+            (Say("signs of klonopin addiction"), &[NoTopic, Says(repeat_line)]),
+        ],
+    );
     // Whatever else the follow-up says, crisis guidance still comes first.
-    check("repeat after crisis", &[
-        (Say("how long does klonopin withdrawal last"), &[Crisis(&["withdrawal"]), FirstLine("911")]),
-        (Say("how long does klonopin withdrawal last"), &[Crisis(&["withdrawal"]), FirstLine("911")]),
-    ]);
+    check(
+        "repeat after crisis",
+        &[
+            (Say("how long does klonopin withdrawal last"), &[Crisis(&["withdrawal"]), FirstLine("911")]),
+            (Say("how long does klonopin withdrawal last"), &[Crisis(&["withdrawal"]), FirstLine("911")]),
+        ],
+    );
 }
 
 #[test]
 fn crisis_while_asked_for_whom_drops_the_question() {
     // A chat stored by an older version while it waited for "for whom?".
-    let waiting = State { flow: Flow::Audience { topic: "signs-of-addiction".into() }, audience: None, last_topic: None, last_crisis: Default::default() };
+    let waiting = State {
+        flow: Flow::Audience { topic: "signs-of-addiction".into() },
+        audience: None,
+        last_topic: None,
+        last_crisis: Default::default(),
+    };
     let turn = step(&waiting, &Input::Text("he overdosed and is not breathing"), content());
     assert_eq!(turn.crisis.iter().map(|k| k.name()).collect::<Vec<_>>(), ["overdose"]);
     assert!(turn.messages[0].text.plain.lines().next().unwrap_or("").contains("911"));
@@ -276,31 +341,37 @@ fn crisis_while_asked_for_whom_drops_the_question() {
 
 #[test]
 fn deep_links() {
-    check("deep link", &[
-        (Say("/start tolerance"), &[Topic("tolerance")]),
-        (Say("/start no-such-topic"), &[NoTopic, Button("v1:t:")]),
-        (Say("/start overdose"), &[Crisis(&["overdose"]), FirstLine("911")]),
-    ]);
+    check(
+        "deep link",
+        &[
+            (Say("/start tolerance"), &[Topic("tolerance")]),
+            (Say("/start no-such-topic"), &[NoTopic, Button("v1:t:")]),
+            (Say("/start overdose"), &[Crisis(&["overdose"]), FirstLine("911")]),
+        ],
+    );
 }
 
 #[test]
 fn commands_and_odd_input() {
     let long = Box::leak(format!("{} withdrawal {}", "so ".repeat(1300), "x".repeat(100)).into_boxed_str());
-    check("commands", &[
-        (Say("/help"), &[Button("v1:m")]),
-        (Say("/privacy"), &[Says("30 days")]),
-        (Say("/about"), &[Says("not medical advice")]),
-        (Say("/topics"), &[Button("v1:t:")]),
-        (Say("/nonsense"), &[NoTopic, Button("v1:t:")]),
-        (Say("/help@klonopin_test_bot"), &[Button("v1:m")]),
-        (Sticker, &[NoTopic, Crisis(&[]), Button("v1:t:")]),
-        (Photo("took too many klonopin"), &[Crisis(&["overdose"]), FirstLine("911")]),
-        (RawButton("v1:t:removed-topic"), &[NoTopic, Button("v1:t:")]),
-        (RawButton("garbage \u{0}"), &[Button("v1:t:")]),
-        (Say(long), &[Crisis(&["withdrawal"])]),
-        (Say("\u{202E}\u{200B}🙂 ̷̛̖ klonopin"), &[]),
-        (Say("/forget"), &[Forget]),
-    ]);
+    check(
+        "commands",
+        &[
+            (Say("/help"), &[Button("v1:m")]),
+            (Say("/privacy"), &[Says("30 days")]),
+            (Say("/about"), &[Says("not medical advice")]),
+            (Say("/topics"), &[Button("v1:t:")]),
+            (Say("/nonsense"), &[NoTopic, Button("v1:t:")]),
+            (Say("/help@klonopin_test_bot"), &[Button("v1:m")]),
+            (Sticker, &[NoTopic, Crisis(&[]), Button("v1:t:")]),
+            (Photo("took too many klonopin"), &[Crisis(&["overdose"]), FirstLine("911")]),
+            (RawButton("v1:t:removed-topic"), &[NoTopic, Button("v1:t:")]),
+            (RawButton("garbage \u{0}"), &[Button("v1:t:")]),
+            (Say(long), &[Crisis(&["withdrawal"])]),
+            (Say("\u{202E}\u{200B}🙂 ̷̛̖ klonopin"), &[]),
+            (Say("/forget"), &[Forget]),
+        ],
+    );
 }
 
 #[test]
@@ -308,7 +379,10 @@ fn a_stored_state_naming_a_removed_topic_degrades_to_the_menu() {
     let state = State { flow: Flow::Audience { topic: "gone".into() }, audience: None, last_topic: None, last_crisis: Default::default() };
     let turn = step(&state, &Input::Text("me"), content());
     assert!(turn.messages.iter().flat_map(|m| m.buttons.iter().flatten()).any(|b| b.action.encode().starts_with("v1:t:")));
-    assert_eq!(turn.next, Next::Keep(State { flow: Flow::Idle, audience: Some(Audience::Myself), last_topic: None, last_crisis: Default::default() }));
+    assert_eq!(
+        turn.next,
+        Next::Keep(State { flow: Flow::Idle, audience: Some(Audience::Myself), last_topic: None, last_crisis: Default::default() })
+    );
 }
 
 /// In a group, a message not addressed to the bot gets the crisis guidance and nothing else:
@@ -349,11 +423,11 @@ fn replies_without_crisis_guidance_end_with_help_now() {
         (Sticker, true),
         (Say("what are the signs of klonopin addiction"), true),
         (Press("v1:a:l:"), true),
-        (Say("/selfcheck"), false),                               // question 1
-        (RawButton("v1:q:0:y"), false),                            // question 2
+        (Say("/selfcheck"), false),     // question 1
+        (RawButton("v1:q:0:y"), false), // question 2
         (Say("/cancel"), true),
         (Say("my friend took a whole bottle and won't wake up"), false), // crisis guidance instead
-        (Say("/crisis"), false),                                   // the crisis page itself
+        (Say("/crisis"), false),                                         // the crisis page itself
     ];
     let mut chat = Chat::new();
     for (i, (action, closes)) in script.iter().enumerate() {
@@ -371,27 +445,58 @@ fn replies_without_crisis_guidance_end_with_help_now() {
 /// cannot place are listed in the issue.
 #[test]
 fn four_people_from_issue_11() {
-    check("a parent at 2 a.m.", &[
-        (Say("my 3 yr old got into my purse and ate one of my klonopin"), &[Crisis(&["overdose"]), FirstLine("911"), Says("A child swallowed a pill"), Says(POISON), Topic("child-swallowed"), Says("Do not try to make them vomit")]),
-        (Say("will poison control call cps or the police on me"), &[Topic("good-samaritan"), FirstLine("911")]),
-        (Say("thank you"), &[NoTopic, Crisis(&[]), Says(POISON)]),
-    ]);
-    check("three days off, cold turkey", &[
-        (Say("stopped my kpins 3 days ago cold turkey"), &[Crisis(&["withdrawal"]), FirstLine("911"), Topic("already-stopped"), Says("Do not wait it out"), Says("someone else's pills")]),
-        (Say("my hands are shaking and i cant sleep"), &[Crisis(&["withdrawal"]), Topic("withdrawal-symptoms")]),
-        (Say("my doctor cant see me till next week"), &[Topic("already-stopped")]),
-        (Say("can this give me a seizure"), &[Topic("seizure"), Says("911")]),
-    ]);
-    check("someone who wants to taper", &[
-        (Say("i want to get off klonopin, ive been on 2mg for 5 years"), &[Crisis(&["withdrawal"]), Topic("tapering-and-detox")]),
-        (Say("is 2 mg a lot"), &[Topic("dose-ranges"), Says("never change your dose yourself")]),
-        (Say("how fast should i taper"), &[Topic("taper-pace"), FirstLine("911"), Says("not a schedule")]),
-        (Say("does therapy help with coming off"), &[Topic("treatment-options")]),
-    ]);
-    check("pregnant, on clonazepam", &[
-        (Say("i just found out im pregnant and im on klonopin"), &[Topic("pregnancy"), Says("Do not stop Klonopin suddenly")]),
-        (Say("my ob said to stop it today"), &[Crisis(&["withdrawal"]), FirstLine("911")]),
-    ]);
+    check(
+        "a parent at 2 a.m.",
+        &[
+            (
+                Say("my 3 yr old got into my purse and ate one of my klonopin"),
+                &[
+                    Crisis(&["overdose"]),
+                    FirstLine("911"),
+                    Says("A child swallowed a pill"),
+                    Says(POISON),
+                    Topic("child-swallowed"),
+                    Says("Do not try to make them vomit"),
+                ],
+            ),
+            (Say("will poison control call cps or the police on me"), &[Topic("good-samaritan"), FirstLine("911")]),
+            (Say("thank you"), &[NoTopic, Crisis(&[]), Says(POISON)]),
+        ],
+    );
+    check(
+        "three days off, cold turkey",
+        &[
+            (
+                Say("stopped my kpins 3 days ago cold turkey"),
+                &[
+                    Crisis(&["withdrawal"]),
+                    FirstLine("911"),
+                    Topic("already-stopped"),
+                    Says("Do not wait it out"),
+                    Says("someone else's pills"),
+                ],
+            ),
+            (Say("my hands are shaking and i cant sleep"), &[Crisis(&["withdrawal"]), Topic("withdrawal-symptoms")]),
+            (Say("my doctor cant see me till next week"), &[Topic("already-stopped")]),
+            (Say("can this give me a seizure"), &[Topic("seizure"), Says("911")]),
+        ],
+    );
+    check(
+        "someone who wants to taper",
+        &[
+            (Say("i want to get off klonopin, ive been on 2mg for 5 years"), &[Crisis(&["withdrawal"]), Topic("tapering-and-detox")]),
+            (Say("is 2 mg a lot"), &[Topic("dose-ranges"), Says("never change your dose yourself")]),
+            (Say("how fast should i taper"), &[Topic("taper-pace"), FirstLine("911"), Says("not a schedule")]),
+            (Say("does therapy help with coming off"), &[Topic("treatment-options")]),
+        ],
+    );
+    check(
+        "pregnant, on clonazepam",
+        &[
+            (Say("i just found out im pregnant and im on klonopin"), &[Topic("pregnancy"), Says("Do not stop Klonopin suddenly")]),
+            (Say("my ob said to stop it today"), &[Crisis(&["withdrawal"]), FirstLine("911")]),
+        ],
+    );
     // Nobody who already stopped is told "never stop suddenly": the guidance starts from where
     // they are.
     let mut chat = Chat::new();
@@ -440,5 +545,8 @@ fn a_block_shown_in_the_reply_before_comes_back_shorter() {
     chat.run(&Say("what is klonopin"));
     assert!(first_message(&chat.run(&Say("klonopin withdrawal is rough"))).starts_with(body), "after a reply without it, the whole block");
     chat.run(&Say("/crisis"));
-    assert!(first_message(&chat.run(&Say("klonopin withdrawal is rough"))).starts_with(body), "the /crisis page does not shorten the next block");
+    assert!(
+        first_message(&chat.run(&Say("klonopin withdrawal is rough"))).starts_with(body),
+        "the /crisis page does not shorten the next block"
+    );
 }

@@ -39,7 +39,11 @@ pub fn read(name: &str) -> Vec<Case> {
 }
 
 pub fn pct(n: usize, d: usize) -> f64 {
-    if d == 0 { 100.0 } else { 100.0 * n as f64 / d as f64 }
+    if d == 0 {
+        100.0
+    } else {
+        100.0 * n as f64 / d as f64
+    }
 }
 
 #[test]
@@ -109,7 +113,11 @@ impl Report {
     /// crisis messages, and at most `max_false_pct` false alarms (a false alarm costs a few
     /// lines of guidance; a miss can cost far more).
     fn assert_safe(&self, min_recall_pct: f64, max_false_pct: f64) {
-        assert!(self.explicit_missed.is_empty(), "explicit withdrawal/overdose mentions must all be caught:\n{}", self.explicit_missed.join("\n"));
+        assert!(
+            self.explicit_missed.is_empty(),
+            "explicit withdrawal/overdose mentions must all be caught:\n{}",
+            self.explicit_missed.join("\n")
+        );
         assert!(pct(self.detected, self.positives) >= min_recall_pct, "overall recall fell below {min_recall_pct}%");
         assert!(pct(self.false_positives.len(), self.benign) <= max_false_pct, "false positives rose above {max_false_pct}%");
     }
@@ -164,7 +172,12 @@ fn measure(positive_file: &str, benign_file: &str) -> Report {
         .map(|c| format!("{benign_file}:{}: {}", c.line, c.text))
         .collect();
 
-    println!("crisis set {positive_file} + {benign_file}: {} positive ({} explicit), {} benign", positives.len(), explicit_total, benign.len());
+    println!(
+        "crisis set {positive_file} + {benign_file}: {} positive ({} explicit), {} benign",
+        positives.len(),
+        explicit_total,
+        benign.len()
+    );
     println!("recall (any crisis guidance): {detected}/{} = {:.1}%", positives.len(), pct(detected, positives.len()));
     println!("recall (every expected kind): {kind_exact}/{} = {:.1}%", positives.len(), pct(kind_exact, positives.len()));
     for kind in CrisisKind::ALL {
@@ -211,13 +224,18 @@ fn every_detected_crisis_message_gets_guidance_in_every_state_and_form() {
     let mut checked = 0;
     for case in read("positive.tsv").iter().filter(|c| !detector.detect(&normalize(&c.text)).is_empty()) {
         let slashed = format!("/{}", case.text.trim_start());
-        let forms = [("typed", Input::from_text(&case.text)), ("caption", Input::NonText { caption: Some(&case.text) }), ("slash", Input::from_text(&slashed))];
+        let forms = [
+            ("typed", Input::from_text(&case.text)),
+            ("caption", Input::NonText { caption: Some(&case.text) }),
+            ("slash", Input::from_text(&slashed)),
+        ];
         for state in &states {
             for (form, input) in &forms {
                 checked += 1;
                 let turn = step(state, input, &set);
                 let first = turn.messages.first().map(|m| m.text.plain.as_str()).unwrap_or("");
-                let guided = !turn.crisis.is_empty() && first.contains("1-800-662-4357") && (first.contains("911") || first.contains("988"));
+                let guided =
+                    !turn.crisis.is_empty() && first.contains("1-800-662-4357") && (first.contains("911") || first.contains("988"));
                 if !guided {
                     failures.push(format!("positive.tsv:{} ({form}, {:?}): {}", case.line, state.flow, case.text));
                 }

@@ -55,19 +55,28 @@ async fn edits_reload_live_and_a_broken_edit_keeps_the_old_answer() {
     // An edit is served within 2 seconds of the write.
     let written = Instant::now();
     edit(&topic, "body = \"\"\"\n", "body = \"\"\"\n**EDITED first line.**\n\n");
-    assert!(bot.wait_for_log("responses changed: reloaded content", Duration::from_secs(2)).await, "no reload within 2 s:\n{}", bot.log_text());
+    assert!(
+        bot.wait_for_log("responses changed: reloaded content", Duration::from_secs(2)).await,
+        "no reload within 2 s:\n{}",
+        bot.log_text()
+    );
     assert!(written.elapsed() <= Duration::from_secs(2));
     assert!(ask(&fake, chat, "/start tolerance").await.starts_with("EDITED first line."));
 
     // A typo: the old answer keeps serving and the diagnostic is logged with its place.
     edit(&topic, "title = \"", "title = \"Broken");
-    std::fs::write(&topic, std::fs::read_to_string(&topic).expect("read").replacen("id = \"tolerance\"", "id = \"tolerance", 1)).expect("write");
+    std::fs::write(&topic, std::fs::read_to_string(&topic).expect("read").replacen("id = \"tolerance\"", "id = \"tolerance", 1))
+        .expect("write");
     assert!(bot.wait_for_log("still serving content", WAIT).await, "{}", bot.log_text());
     assert!(bot.log_text().contains("topics/tolerance.toml:1:"), "the diagnostic names file and line:\n{}", bot.log_text());
     assert!(ask(&fake, chat, "/start tolerance").await.starts_with("EDITED first line."));
 
     // Fixing it reloads again.
-    std::fs::write(&topic, std::fs::read_to_string(&topic).expect("read").replacen("id = \"tolerance", "id = \"tolerance\"", 1).replacen("EDITED", "FIXED", 1)).expect("write");
+    std::fs::write(
+        &topic,
+        std::fs::read_to_string(&topic).expect("read").replacen("id = \"tolerance", "id = \"tolerance\"", 1).replacen("EDITED", "FIXED", 1),
+    )
+    .expect("write");
     let deadline = Instant::now() + WAIT;
     while bot.log_count("responses changed: reloaded content") < 2 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -173,7 +182,10 @@ async fn metrics_count_without_personal_data() {
     }
     // The whole body: only metric families of ours, no chat id, no words people sent.
     for l in body.lines() {
-        assert!(l.starts_with("# HELP klonopin_bot_") || l.starts_with("# TYPE klonopin_bot_") || l.starts_with("klonopin_bot_"), "unexpected line {l:?}");
+        assert!(
+            l.starts_with("# HELP klonopin_bot_") || l.starts_with("# TYPE klonopin_bot_") || l.starts_with("klonopin_bot_"),
+            "unexpected line {l:?}"
+        );
     }
     for secret in ["700003", "wibble", "flarn", "stopped", "awful", "feel"] {
         assert!(!body.contains(secret), "metrics contain {secret:?}:\n{body}");

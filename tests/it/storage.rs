@@ -6,9 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::support::redis_server::RedisServer;
-use klonopin_bot::telegram::storage::{
-    open_store, parse_storage_spec, RedisStateStore, SqliteStateStore, StateStore, StorageErrorKind,
-};
+use klonopin_bot::telegram::storage::{open_store, parse_storage_spec, RedisStateStore, SqliteStateStore, StateStore, StorageErrorKind};
 use serde::{Deserialize, Serialize};
 use teloxide::dispatching::dialogue::Storage;
 use teloxide::types::ChatId;
@@ -23,24 +21,14 @@ enum State {
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
 fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
-async fn get<S: Storage<State> + ?Sized>(
-    store: &Arc<S>,
-    chat: i64,
-) -> Result<Option<State>, S::Error> {
+async fn get<S: Storage<State> + ?Sized>(store: &Arc<S>, chat: i64) -> Result<Option<State>, S::Error> {
     Arc::clone(store).get_dialogue(ChatId(chat)).await
 }
 
-async fn put<S: Storage<State> + ?Sized>(
-    store: &Arc<S>,
-    chat: i64,
-    state: State,
-) -> Result<(), S::Error> {
+async fn put<S: Storage<State> + ?Sized>(store: &Arc<S>, chat: i64, state: State) -> Result<(), S::Error> {
     Arc::clone(store).update_dialogue(ChatId(chat), state).await
 }
 
@@ -91,9 +79,7 @@ fn raw(path: &Path) -> rusqlite::Connection {
 }
 
 fn row_count(path: &Path) -> i64 {
-    raw(path)
-        .query_row("SELECT count(*) FROM dialogues", [], |r| r.get(0))
-        .unwrap()
+    raw(path).query_row("SELECT count(*) FROM dialogues", [], |r| r.get(0)).unwrap()
 }
 
 // ---------------------------------------------------------------- SQLite
@@ -106,17 +92,10 @@ async fn sqlite_round_trip() {
 
     // Stored as JSON text with a current timestamp.
     let (state, updated_at): (String, i64) = raw(&db_path(&dir))
-        .query_row(
-            "SELECT state, updated_at FROM dialogues WHERE chat_id = -100123",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .query_row("SELECT state, updated_at FROM dialogues WHERE chat_id = -100123", [], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap();
     assert_eq!(serde_json::from_str::<State>(&state).unwrap(), group_state());
-    assert!(
-        (updated_at - unix_now()).abs() <= 5,
-        "updated_at {updated_at}"
-    );
+    assert!((updated_at - unix_now()).abs() <= 5, "updated_at {updated_at}");
     store.close().await.unwrap();
 }
 
@@ -131,17 +110,11 @@ async fn sqlite_state_survives_restart() {
         del(&store, 43).await.unwrap();
         store.close().await.unwrap();
         // Closed means closed, and closing again is harmless.
-        assert_eq!(
-            get(&store, 42).await.unwrap_err().kind(),
-            StorageErrorKind::Closed
-        );
+        assert_eq!(get(&store, 42).await.unwrap_err().kind(), StorageErrorKind::Closed);
         store.close().await.unwrap();
     }
     let store = SqliteStateStore::open(&path, DAY).unwrap();
-    assert_eq!(
-        get(&store, 42).await.unwrap(),
-        Some(State::AskedDose { mg: 1 })
-    );
+    assert_eq!(get(&store, 42).await.unwrap(), Some(State::AskedDose { mg: 1 }));
     assert_eq!(get(&store, 43).await.unwrap(), None);
     store.close().await.unwrap();
 }
@@ -153,8 +126,7 @@ async fn sqlite_flush_commits_queued_writes() {
     let store = SqliteStateStore::open(&path, DAY).unwrap();
     // Queue writes whose callers stop waiting (as at shutdown), then flush.
     for chat in 0..50 {
-        let mut write =
-            Arc::clone(&store).update_dialogue(ChatId(chat), State::AskedDose { mg: chat as u32 });
+        let mut write = Arc::clone(&store).update_dialogue(ChatId(chat), State::AskedDose { mg: chat as u32 });
         let _ = futures::poll!(&mut write);
     }
     store.flush().await.unwrap();
@@ -206,10 +178,7 @@ async fn sqlite_retention_hides_then_purges_old_rows() {
 
     // Invisible before any purge...
     assert_eq!(get(&store, 1).await.unwrap(), None);
-    assert_eq!(
-        get(&store, 2).await.unwrap(),
-        Some(State::AskedDose { mg: 2 })
-    );
+    assert_eq!(get(&store, 2).await.unwrap(), Some(State::AskedDose { mg: 2 }));
     assert_eq!(row_count(&path), 2);
     // ...then gone.
     assert_eq!(store.purge_expired().await.unwrap(), 1);
@@ -218,12 +187,7 @@ async fn sqlite_retention_hides_then_purges_old_rows() {
     store.close().await.unwrap();
 
     // Opening purges too.
-    raw(&path)
-        .execute(
-            "UPDATE dialogues SET updated_at = ?1 WHERE chat_id = 2",
-            [two_hours_ago],
-        )
-        .unwrap();
+    raw(&path).execute("UPDATE dialogues SET updated_at = ?1 WHERE chat_id = 2", [two_hours_ago]).unwrap();
     let store = SqliteStateStore::open(&path, retention).unwrap();
     assert_eq!(row_count(&path), 0);
     store.close().await.unwrap();
@@ -233,18 +197,12 @@ async fn sqlite_retention_hides_then_purges_old_rows() {
 async fn sqlite_purges_on_its_own_schedule() {
     let dir = tempfile::tempdir().unwrap();
     let path = db_path(&dir);
-    let store =
-        SqliteStateStore::open_with_purge_interval(&path, DAY, Duration::from_millis(100)).unwrap();
+    let store = SqliteStateStore::open_with_purge_interval(&path, DAY, Duration::from_millis(100)).unwrap();
     put(&store, 1, State::Start).await.unwrap();
-    raw(&path)
-        .execute("UPDATE dialogues SET updated_at = 0 WHERE chat_id = 1", [])
-        .unwrap();
+    raw(&path).execute("UPDATE dialogues SET updated_at = 0 WHERE chat_id = 1", []).unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     while row_count(&path) > 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the writer thread never purged the expired row"
-        );
+        assert!(Instant::now() < deadline, "the writer thread never purged the expired row");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     store.close().await.unwrap();
@@ -256,9 +214,7 @@ async fn sqlite_uses_wal() {
     let path = db_path(&dir);
     let store = SqliteStateStore::open(&path, DAY).unwrap();
     put(&store, 1, State::Start).await.unwrap();
-    let mode: String = raw(&path)
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .unwrap();
+    let mode: String = raw(&path).query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode.to_ascii_lowercase(), "wal");
     store.close().await.unwrap();
 }
@@ -266,8 +222,7 @@ async fn sqlite_uses_wal() {
 #[tokio::test]
 async fn sqlite_open_reports_a_missing_directory() {
     let dir = tempfile::tempdir().unwrap();
-    let err =
-        SqliteStateStore::open(&dir.path().join("no/such/dir/state.sqlite"), DAY).unwrap_err();
+    let err = SqliteStateStore::open(&dir.path().join("no/such/dir/state.sqlite"), DAY).unwrap_err();
     assert_eq!(err.kind(), StorageErrorKind::Sqlite);
     assert!(err.to_string().contains("no/such/dir"), "{err}");
 }
@@ -287,11 +242,7 @@ async fn sqlite_many_concurrent_chats_all_land() {
             tokio::spawn(async move {
                 for i in 0..UPDATES {
                     let expected = i.checked_sub(1).map(|mg| State::AskedDose { mg });
-                    assert_eq!(
-                        get(&store, chat).await.unwrap(),
-                        expected,
-                        "chat {chat} before update {i}"
-                    );
+                    assert_eq!(get(&store, chat).await.unwrap(), expected, "chat {chat} before update {i}");
                     put(&store, chat, State::AskedDose { mg: i }).await.unwrap();
                 }
             })
@@ -303,10 +254,7 @@ async fn sqlite_many_concurrent_chats_all_land() {
     let concurrent = started.elapsed();
 
     for chat in 0..CHATS {
-        assert_eq!(
-            get(&store, chat).await.unwrap(),
-            Some(State::AskedDose { mg: UPDATES - 1 })
-        );
+        assert_eq!(get(&store, chat).await.unwrap(), Some(State::AskedDose { mg: UPDATES - 1 }));
     }
     assert_eq!(row_count(&path), CHATS);
 
@@ -315,9 +263,7 @@ async fn sqlite_many_concurrent_chats_all_land() {
     let started = Instant::now();
     for i in 0..SEQUENTIAL {
         let _ = get(&store, 1_000_000).await.unwrap();
-        put(&store, 1_000_000, State::AskedDose { mg: i })
-            .await
-            .unwrap();
+        put(&store, 1_000_000, State::AskedDose { mg: i }).await.unwrap();
     }
     let sequential = started.elapsed();
     store.close().await.unwrap();
@@ -347,16 +293,10 @@ async fn open_store_picks_the_backend_from_the_spec() {
     let store: Arc<StateStore<State>> = open_store(&spec, DAY, "test").await.unwrap();
     // Through teloxide's erased form, as a Dispatcher would hold it.
     let erased = Arc::clone(&store).erase();
-    assert_eq!(
-        get(&erased, 5).await.unwrap(),
-        Some(State::AskedDose { mg: 5 })
-    );
+    assert_eq!(get(&erased, 5).await.unwrap(), Some(State::AskedDose { mg: 5 }));
     store.close().await.unwrap();
 
-    let memory: Arc<StateStore<State>> =
-        open_store(&parse_storage_spec("memory").unwrap(), DAY, "test")
-            .await
-            .unwrap();
+    let memory: Arc<StateStore<State>> = open_store(&parse_storage_spec("memory").unwrap(), DAY, "test").await.unwrap();
     assert_eq!(memory.backend(), "memory");
     del(&memory, 1).await.unwrap();
 }
@@ -366,25 +306,15 @@ async fn open_store_picks_the_backend_from_the_spec() {
 #[tokio::test]
 async fn redis_round_trip() {
     let Some(server) = RedisServer::start("redis_round_trip") else { return };
-    let store = RedisStateStore::open(&server.url(2), "bot", DAY)
-        .await
-        .unwrap();
+    let store = RedisStateStore::open(&server.url(2), "bot", DAY).await.unwrap();
     assert_round_trips(&store).await;
 
     // It really went to database 2, as JSON.
     let mut conn = server.raw(2).await;
-    let value: String = redis::cmd("GET")
-        .arg("klonopin-bot:bot:state:-100123")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let value: String = redis::cmd("GET").arg("klonopin-bot:bot:state:-100123").query_async(&mut conn).await.unwrap();
     assert_eq!(serde_json::from_str::<State>(&value).unwrap(), group_state());
     let mut db0 = server.raw(0).await;
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("*")
-        .query_async(&mut db0)
-        .await
-        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut db0).await.unwrap();
     assert!(keys.is_empty(), "{keys:?}");
 }
 
@@ -392,68 +322,39 @@ async fn redis_round_trip() {
 async fn redis_sets_the_retention_as_ttl() {
     let Some(server) = RedisServer::start("redis_sets_the_retention_as_ttl") else { return };
     let retention = Duration::from_secs(3 * 60 * 60);
-    let store = RedisStateStore::open(&server.url(0), "bot", retention)
-        .await
-        .unwrap();
+    let store = RedisStateStore::open(&server.url(0), "bot", retention).await.unwrap();
     put(&store, 42, State::Start).await.unwrap();
 
     let key = store.key(ChatId(42));
     assert_eq!(key, "klonopin-bot:bot:state:42");
     let mut conn = server.raw(0).await;
-    let ttl: i64 = redis::cmd("TTL")
-        .arg(&key)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let ttl: i64 = redis::cmd("TTL").arg(&key).query_async(&mut conn).await.unwrap();
     assert!(ttl > 0 && ttl <= retention.as_secs() as i64, "TTL {ttl}");
 
     // Every state change restarts the clock.
-    let () = redis::cmd("EXPIRE")
-        .arg(&key)
-        .arg(10)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let () = redis::cmd("EXPIRE").arg(&key).arg(10).query_async(&mut conn).await.unwrap();
     put(&store, 42, State::AskedDose { mg: 1 }).await.unwrap();
-    let ttl: i64 = redis::cmd("TTL")
-        .arg(&key)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let ttl: i64 = redis::cmd("TTL").arg(&key).query_async(&mut conn).await.unwrap();
     assert!(ttl > 10, "TTL {ttl}");
 }
 
 #[tokio::test]
 async fn redis_namespaces_isolate_two_bots() {
     let Some(server) = RedisServer::start("redis_namespaces_isolate_two_bots") else { return };
-    let a = RedisStateStore::open(&server.url(0), "bot-a", DAY)
-        .await
-        .unwrap();
-    let b = RedisStateStore::open(&server.url(0), "bot_b", DAY)
-        .await
-        .unwrap();
+    let a = RedisStateStore::open(&server.url(0), "bot-a", DAY).await.unwrap();
+    let b = RedisStateStore::open(&server.url(0), "bot_b", DAY).await.unwrap();
 
     put(&a, 1, State::AskedDose { mg: 1 }).await.unwrap();
     assert_eq!(get(&b, 1).await.unwrap(), None);
-    put(&b, 1, State::Crisis { note: "b".into() })
-        .await
-        .unwrap();
+    put(&b, 1, State::Crisis { note: "b".into() }).await.unwrap();
     assert_eq!(get(&a, 1).await.unwrap(), Some(State::AskedDose { mg: 1 }));
-    assert_eq!(
-        get(&b, 1).await.unwrap(),
-        Some(State::Crisis { note: "b".into() })
-    );
+    assert_eq!(get(&b, 1).await.unwrap(), Some(State::Crisis { note: "b".into() }));
     del(&a, 1).await.unwrap();
     assert_eq!(get(&a, 1).await.unwrap(), None);
-    assert_eq!(
-        get(&b, 1).await.unwrap(),
-        Some(State::Crisis { note: "b".into() })
-    );
+    assert_eq!(get(&b, 1).await.unwrap(), Some(State::Crisis { note: "b".into() }));
 
     for bad in ["", "a:b", "a*", "with space"] {
-        let err = RedisStateStore::open(&server.url(0), bad, DAY)
-            .await
-            .unwrap_err();
+        let err = RedisStateStore::open(&server.url(0), bad, DAY).await.unwrap_err();
         assert_eq!(err.kind(), StorageErrorKind::Config, "{bad:?}");
     }
 }
@@ -461,16 +362,9 @@ async fn redis_namespaces_isolate_two_bots() {
 #[tokio::test]
 async fn redis_unparseable_state_is_a_deserialize_error() {
     let Some(server) = RedisServer::start("redis_unparseable_state_is_a_deserialize_error") else { return };
-    let store = RedisStateStore::open(&server.url(0), "bot", DAY)
-        .await
-        .unwrap();
+    let store = RedisStateStore::open(&server.url(0), "bot", DAY).await.unwrap();
     let mut conn = server.raw(0).await;
-    let () = redis::cmd("SET")
-        .arg(store.key(ChatId(7)))
-        .arg("{not json")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let () = redis::cmd("SET").arg(store.key(ChatId(7))).arg("{not json").query_async(&mut conn).await.unwrap();
     let err = get(&store, 7).await.unwrap_err();
     assert!(err.is_deserialize(), "{err}");
     put(&store, 7, State::Start).await.unwrap();
@@ -484,10 +378,7 @@ async fn redis_through_open_store() {
     let store: Arc<StateStore<State>> = open_store(&spec, DAY, "bot").await.unwrap();
     assert_eq!(store.backend(), "redis");
     put(&store, 3, State::AskedDose { mg: 3 }).await.unwrap();
-    assert_eq!(
-        get(&store, 3).await.unwrap(),
-        Some(State::AskedDose { mg: 3 })
-    );
+    assert_eq!(get(&store, 3).await.unwrap(), Some(State::AskedDose { mg: 3 }));
     del(&store, 3).await.unwrap();
     assert_eq!(get(&store, 3).await.unwrap(), None);
     store.close().await.unwrap();
@@ -496,14 +387,8 @@ async fn redis_through_open_store() {
 #[tokio::test]
 async fn redis_unreachable_is_a_redis_error() {
     // Bound and then released: nothing listens there.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let err = RedisStateStore::open(&format!("redis://127.0.0.1:{port}/0"), "bot", DAY)
-        .await
-        .unwrap_err();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let err = RedisStateStore::open(&format!("redis://127.0.0.1:{port}/0"), "bot", DAY).await.unwrap_err();
     assert_eq!(err.kind(), StorageErrorKind::Redis, "{err}");
 }
 
@@ -513,9 +398,8 @@ async fn sqlite_does_not_rewrite_an_unchanged_state_every_message() {
     let path = db_path(&dir);
     let store = SqliteStateStore::open(&path, DAY).unwrap();
     put(&store, 5, State::AskedDose { mg: 1 }).await.unwrap();
-    let updated_at = |path: &Path| -> i64 {
-        raw(path).query_row("SELECT updated_at FROM dialogues WHERE chat_id = 5", [], |r| r.get(0)).unwrap()
-    };
+    let updated_at =
+        |path: &Path| -> i64 { raw(path).query_row("SELECT updated_at FROM dialogues WHERE chat_id = 5", [], |r| r.get(0)).unwrap() };
     // Mark the row as written a minute ago (behind the store's back, to see whether it writes).
     let a_minute_ago = unix_now() - 60;
     raw(&path).execute("UPDATE dialogues SET updated_at = ?1 WHERE chat_id = 5", [a_minute_ago]).unwrap();

@@ -15,9 +15,9 @@ use klonopin_bot::engine::{step, Input, Next, State};
 use klonopin_bot::telegram::render::parts;
 use serde_json::{json, Value};
 
-use crate::support::redis_server::RedisServer;
 use crate::support::bot_process::{free_port, BotProcess};
 use crate::support::fake_bot_api::{CallOutcome, FakeBotApi, SentMessage};
+use crate::support::redis_server::RedisServer;
 
 /// Generous: the machine is shared and debug builds are slow.
 const WAIT: Duration = Duration::from_secs(30);
@@ -53,7 +53,9 @@ fn keyboard_rows(markup: &Value) -> Vec<Vec<(String, String)>> {
                         .map(|buttons| {
                             buttons
                                 .iter()
-                                .map(|b| (b["text"].as_str().unwrap_or("").to_owned(), b["callback_data"].as_str().unwrap_or("").to_owned()))
+                                .map(|b| {
+                                    (b["text"].as_str().unwrap_or("").to_owned(), b["callback_data"].as_str().unwrap_or("").to_owned())
+                                })
                                 .collect()
                         })
                         .unwrap_or_default()
@@ -118,7 +120,14 @@ impl Chat {
     async fn check(&mut self, expected: Vec<Expected>, what: String) -> Vec<SentMessage> {
         let want = self.seen + expected.len();
         let all = self.fake.wait_for_messages(self.id, want, WAIT).await;
-        assert!(all.len() >= want, "{what} in chat {}: {} of {} replies arrived; violations: {:#?}", self.id, all.len().saturating_sub(self.seen), expected.len(), self.fake.violations());
+        assert!(
+            all.len() >= want,
+            "{what} in chat {}: {} of {} replies arrived; violations: {:#?}",
+            self.id,
+            all.len().saturating_sub(self.seen),
+            expected.len(),
+            self.fake.violations()
+        );
         let got = all[self.seen..want].to_vec();
         for (i, (msg, exp)) in got.iter().zip(&expected).enumerate() {
             assert_eq!(msg.parse_mode.as_deref(), Some("HTML"), "{what} reply {i}: not HTML");
@@ -312,7 +321,11 @@ async fn telegram_deep_links_answer_their_topic() {
             // Topics that depend on who asks ask "for whom?" first; the answer follows.
             None => {
                 let myself = format!("v1:a:s:{id}");
-                assert!(reply.last().expect("a question").callback_data().contains(&myself), "{id}: {:?}", reply.last().map(|m| &m.buttons));
+                assert!(
+                    reply.last().expect("a question").callback_data().contains(&myself),
+                    "{id}: {:?}",
+                    reply.last().map(|m| &m.buttons)
+                );
                 chat.press(&myself).await;
             }
         }
@@ -478,7 +491,9 @@ async fn html_rejections_and_blocked_chats(throttle: bool) {
     fake.block_chat(blocked.id, true);
     fake.push_text(blocked.id, "hello");
     let refused = fake
-        .wait_until(WAIT, || fake.sent().iter().any(|c| c.chat_id == Some(blocked.id) && matches!(c.outcome, CallOutcome::Injected { error_code: 403, .. })))
+        .wait_until(WAIT, || {
+            fake.sent().iter().any(|c| c.chat_id == Some(blocked.id) && matches!(c.outcome, CallOutcome::Injected { error_code: 403, .. }))
+        })
         .await;
     assert!(refused, "the bot tried to answer the blocked chat");
     fake.block_chat(blocked.id, false);
@@ -671,7 +686,8 @@ async fn telegram_logs_never_show_what_people_wrote() {
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = FakeBotApi::start().await;
     let storage = sqlite_arg(&dir);
-    let mut bot = BotProcess::spawn(&fake, &["--storage", &storage, "--no-throttle"], &[("RUST_LOG", "klonopin_bot=trace,teloxide=info,warn")], &[]);
+    let mut bot =
+        BotProcess::spawn(&fake, &["--storage", &storage, "--no-throttle"], &[("RUST_LOG", "klonopin_bot=trace,teloxide=info,warn")], &[]);
     assert!(fake.wait_for_method("getUpdates", 1, WAIT).await >= 1, "{}", bot.log_text());
 
     let secrets = [
@@ -736,7 +752,18 @@ async fn telegram_logs_never_show_what_people_wrote() {
     assert_eq!(bot.terminate(WAIT).await, Some(0), "{}", bot.log_text());
     bot.assert_private(&secrets);
     bot.assert_private(&[words, "magnolia", "kumquat", "tester110004"]);
-    bot.assert_private(&["grandmothers", "shaking", "whole bottle", "marmalade", "lighthouse", "banana hammock", "pineapple", "tangerine", "Tester", "tester110001"]);
+    bot.assert_private(&[
+        "grandmothers",
+        "shaking",
+        "whole bottle",
+        "marmalade",
+        "lighthouse",
+        "banana hammock",
+        "pineapple",
+        "tangerine",
+        "Tester",
+        "tester110001",
+    ]);
     assert!(bot.log_text().contains("serving content"), "the log was captured:\n{}", bot.log_text());
 }
 

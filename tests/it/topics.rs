@@ -43,7 +43,11 @@ fn every_topic_renders_fits_cites_and_carries_its_crisis_block() {
             }
         }
     }
-    let withdrawal_or_overdose = set.topics.iter().filter(|t| t.id.contains("withdrawal") || t.id.contains("overdose") || t.id.contains("taper")).collect::<Vec<_>>();
+    let withdrawal_or_overdose = set
+        .topics
+        .iter()
+        .filter(|t| t.id.contains("withdrawal") || t.id.contains("overdose") || t.id.contains("taper"))
+        .collect::<Vec<_>>();
     for t in withdrawal_or_overdose {
         if t.crisis.is_none() {
             problems.push(format!("{}: a withdrawal/overdose topic without a crisis kind", t.id));
@@ -74,5 +78,9 @@ fn readme_lists_every_topic() {
         }
     }
     let stale: Vec<&&str> = rows.iter().filter(|r| r.split('`').nth(1).is_some_and(|id| set.topic(id).is_none())).collect();
-    assert!(missing.is_empty() && stale.is_empty(), "README's topic table is out of date; missing:\n{}\nno such topic:\n{stale:#?}", missing.join("\n"));
+    assert!(
+        missing.is_empty() && stale.is_empty(),
+        "README's topic table is out of date; missing:\n{}\nno such topic:\n{stale:#?}",
+        missing.join("\n")
+    );
 }

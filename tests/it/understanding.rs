@@ -167,12 +167,20 @@ pub fn routing_figures(set: &ResponseSet, file: &str) -> (f64, f64, usize) {
         assert!(want.starts_with("smalltalk-") || set.topic(want).is_some(), "{file}: unknown topic {want}");
         if answered_right_in(file, set, want, &turn) {
             direct += 1;
-        } else if turn.topic.is_none() && turn.messages.iter().flat_map(|m| m.buttons.iter().flatten()).any(|b| matches!(&b.action, Action::Topic(id) if right_topic(file, want, id))) {
+        } else if turn.topic.is_none()
+            && turn
+                .messages
+                .iter()
+                .flat_map(|m| m.buttons.iter().flatten())
+                .any(|b| matches!(&b.action, Action::Topic(id) if right_topic(file, want, id)))
+        {
             offered += 1;
         }
     }
     let (d, r) = (pct(direct, total), pct(direct + offered, total));
-    println!("{file}: {total} questions ({seen} more repeat a training phrasing: left out), right answer {d:.1}%, reachable in one tap {r:.1}%");
+    println!(
+        "{file}: {total} questions ({seen} more repeat a training phrasing: left out), right answer {d:.1}%, reachable in one tap {r:.1}%"
+    );
     (d, r, total)
 }
 
@@ -276,7 +284,9 @@ fn new_misses(set_name: &str, missed: &[String]) -> Vec<String> {
     missed
         .iter()
         .filter(|m| !known.contains(m.as_str()))
-        .map(|m| format!("{set_name}: a new miss (not in tests/data/known-misses/{set_name}.txt): line {}", m.split('\t').next().unwrap_or("?")))
+        .map(|m| {
+            format!("{set_name}: a new miss (not in tests/data/known-misses/{set_name}.txt): line {}", m.split('\t').next().unwrap_or("?"))
+        })
         .collect()
 }
 
@@ -299,13 +309,22 @@ fn sweep_the_classifier_alone_on_the_development_sets() {
     let model = set.classifier.as_deref().expect("classifier");
     for (p, b) in [("positive.tsv", "benign.tsv"), ("second-positive.tsv", "second-benign.tsv")] {
         let pos: Vec<f32> = read_crisis(p).iter().map(|c| model.scores(&normalize(&c.text)).crisis).collect();
-        let sh: Vec<f32> = read_crisis(p).iter().filter(|c| c.kinds.contains(&CrisisKind::SelfHarm)).map(|c| model.scores(&normalize(&c.text)).crisis).collect();
+        let sh: Vec<f32> = read_crisis(p)
+            .iter()
+            .filter(|c| c.kinds.contains(&CrisisKind::SelfHarm))
+            .map(|c| model.scores(&normalize(&c.text)).crisis)
+            .collect();
         let neg: Vec<f32> = read_crisis(b).iter().map(|c| model.scores(&normalize(&c.text)).crisis).collect();
         for t in [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8] {
             let r = pos.iter().filter(|x| **x >= t).count();
             let s = sh.iter().filter(|x| **x >= t).count();
             let f = neg.iter().filter(|x| **x >= t).count();
-            println!("{p}: t={t:.1} recall {:.1}% self-harm {:.1}% false alarms {:.1}%", pct(r, pos.len()), pct(s, sh.len()), pct(f, neg.len()));
+            println!(
+                "{p}: t={t:.1} recall {:.1}% self-harm {:.1}% false alarms {:.1}%",
+                pct(r, pos.len()),
+                pct(s, sh.len()),
+                pct(f, neg.len())
+            );
         }
     }
 }
@@ -320,9 +339,25 @@ fn no_training_example_repeats_a_hold_out_message() {
     // Topic phrasings and keywords came first, and hold-out writers hit the obvious questions
     // ("is klonopin addictive") too: those lines are left out of the figures (see
     // `unseen`), not out of the phrasings. Example files must not repeat a hold-out.
-    let phrasings: std::collections::HashSet<String> = set.topics.iter().flat_map(|t| t.phrasings.iter().chain(&t.keywords)).map(|p| normalize(p)).collect();
+    let phrasings: std::collections::HashSet<String> =
+        set.topics.iter().flat_map(|t| t.phrasings.iter().chain(&t.keywords)).map(|p| normalize(p)).collect();
     let mut repeated = Vec::new();
-    for file in ["crisis/holdout-positive.tsv", "crisis/holdout-benign.tsv", "crisis/holdout-b-positive.tsv", "crisis/holdout-b-benign.tsv", "crisis/holdout-c-positive.tsv", "crisis/holdout-c-benign.tsv", "crisis/holdout-d-positive.tsv", "crisis/holdout-d-benign.tsv", "crisis/holdout-e-positive.tsv", "crisis/holdout-e-benign.tsv", "routing-holdout.tsv", "routing-holdout-2.tsv", "routing-holdout-3.tsv", "routing-holdout-4.tsv"] {
+    for file in [
+        "crisis/holdout-positive.tsv",
+        "crisis/holdout-benign.tsv",
+        "crisis/holdout-b-positive.tsv",
+        "crisis/holdout-b-benign.tsv",
+        "crisis/holdout-c-positive.tsv",
+        "crisis/holdout-c-benign.tsv",
+        "crisis/holdout-d-positive.tsv",
+        "crisis/holdout-d-benign.tsv",
+        "crisis/holdout-e-positive.tsv",
+        "crisis/holdout-e-benign.tsv",
+        "routing-holdout.tsv",
+        "routing-holdout-2.tsv",
+        "routing-holdout-3.tsv",
+        "routing-holdout-4.tsv",
+    ] {
         let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
         for (i, line) in std::fs::read_to_string(&path).expect("hold-out").lines().enumerate() {
             if line.starts_with('#') || line.trim().is_empty() {
@@ -335,7 +370,11 @@ fn no_training_example_repeats_a_hold_out_message() {
             }
         }
     }
-    assert!(repeated.is_empty(), "training examples that repeat a hold-out message (remove them from responses/examples/):\n{}", repeated.join("\n"));
+    assert!(
+        repeated.is_empty(),
+        "training examples that repeat a hold-out message (remove them from responses/examples/):\n{}",
+        repeated.join("\n")
+    );
 }
 
 /// Examples are content: a phrasing an operator adds is learnt at the next load.
@@ -348,7 +387,13 @@ fn an_example_an_operator_adds_is_learnt_at_load() {
     assert_ne!(turn.topic.as_deref(), Some("storage-and-disposal"), "the word is new before the edit");
     let mut files = embedded_files();
     let file = files.iter_mut().find(|f| f.relative == "examples/topics/storage-and-disposal.txt").expect("examples file");
-    for line in ["drop them in the glimmerbox", "is there a glimmerbox near me", "glimmerbox for old pills", "where is the closest glimmerbox", "does walgreens have a glimmerbox"] {
+    for line in [
+        "drop them in the glimmerbox",
+        "is there a glimmerbox near me",
+        "glimmerbox for old pills",
+        "where is the closest glimmerbox",
+        "does walgreens have a glimmerbox",
+    ] {
         file.text.push_str(&format!("\n{line}"));
     }
     let after = match load(&files) {
@@ -391,7 +436,13 @@ fn a_message_in_the_check_in_band_opens_with_the_question() {
 #[test]
 fn small_talk_gets_its_reply() {
     let set = content();
-    for (message, intent) in [("hi", "greeting"), ("thank you so much", "thanks"), ("are you a real person", "bot-identity"), ("ok bye", "goodbye"), ("whats the weather tomorrow", "off-topic")] {
+    for (message, intent) in [
+        ("hi", "greeting"),
+        ("thank you so much", "thanks"),
+        ("are you a real person", "bot-identity"),
+        ("ok bye", "goodbye"),
+        ("whats the weather tomorrow", "off-topic"),
+    ] {
         let reply = &set.bot.smalltalk.iter().find(|(n, _)| n == intent).expect("reply").1;
         let turn = step(&State::default(), &Input::Text(message), &set);
         assert!(turn.messages[0].text.plain.starts_with(reply.plain.trim()), "{message:?}: {:?}", turn.messages[0].text.plain);
@@ -404,7 +455,16 @@ fn small_talk_gets_its_reply() {
 fn every_answer_offers_help_now_as_a_button() {
     let set = content();
     for topic in &set.topics {
-        let turn = step(&State { flow: klonopin_bot::engine::Flow::Idle, audience: Some(klonopin_bot::text::audience::Audience::Myself), last_topic: None, last_crisis: Default::default() }, &Input::Button(&Action::Topic(topic.id.clone()).encode()), &set);
+        let turn = step(
+            &State {
+                flow: klonopin_bot::engine::Flow::Idle,
+                audience: Some(klonopin_bot::text::audience::Audience::Myself),
+                last_topic: None,
+                last_crisis: Default::default(),
+            },
+            &Input::Button(&Action::Topic(topic.id.clone()).encode()),
+            &set,
+        );
         let last = turn.messages.last().expect("an answer");
         assert!(last.buttons.iter().flatten().any(|b| b.action == Action::Crisis), "{}: no help button", topic.id);
     }
@@ -433,9 +493,20 @@ fn dump_a_development_set() {
         let rules: Vec<String> = CrisisDetector::get().explain(&n).into_iter().map(|h| format!("{}:{}", h.kind.name(), h.rule)).collect();
         let scores = model.scores(&n);
         let turn = step(&State::default(), &Input::from_text(&case.text), &set);
-        let got = if !turn.crisis.is_empty() { "CRISIS" } else if turn.check_in { "check-in" } else { "-" };
+        let got = if !turn.crisis.is_empty() {
+            "CRISIS"
+        } else if turn.check_in {
+            "check-in"
+        } else {
+            "-"
+        };
         let want = if case.kinds.is_empty() { "benign" } else { "crisis" };
-        println!("{want}\t{got}\trules={}\tp={:.2}\t{}", if rules.is_empty() { "-".to_owned() } else { rules.join("; ") }, scores.crisis, case.text);
+        println!(
+            "{want}\t{got}\trules={}\tp={:.2}\t{}",
+            if rules.is_empty() { "-".to_owned() } else { rules.join("; ") },
+            scores.crisis,
+            case.text
+        );
     }
 }
 
@@ -453,10 +524,15 @@ fn dump_routing_misses() {
         let Some((want, question)) = line.split_once('\t') else { continue };
         let turn = step(&State::default(), &Input::Text(question), &set);
         let got = turn.topic.clone().unwrap_or_else(|| "-".to_owned());
-        let offered: Vec<String> = turn.messages.iter().flat_map(|m| m.buttons.iter().flatten()).filter_map(|b| match &b.action {
-            Action::Topic(id) => Some(id.clone()),
-            _ => None,
-        }).collect();
+        let offered: Vec<String> = turn
+            .messages
+            .iter()
+            .flat_map(|m| m.buttons.iter().flatten())
+            .filter_map(|b| match &b.action {
+                Action::Topic(id) => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
         let scores = model.scores(&normalize(question));
         let top: Vec<String> = scores.intents.iter().take(2).map(|(i, p)| format!("{}={p:.2}", model.intents()[*i])).collect();
         let crisis = if turn.crisis.is_empty() { "" } else { " CRISIS" };
@@ -483,7 +559,11 @@ fn no_small_talk_line_follows_crisis_guidance() {
         let turn = step(&State::default(), &Input::from_text(text), &set);
         assert!(!turn.crisis.is_empty(), "{text}: guidance first");
         for m in &turn.messages {
-            assert!(!replies.iter().any(|r| m.text.plain.starts_with(r.as_str())), "{text}: a small-talk line after guidance: {}", m.text.plain);
+            assert!(
+                !replies.iter().any(|r| m.text.plain.starts_with(r.as_str())),
+                "{text}: a small-talk line after guidance: {}",
+                m.text.plain
+            );
         }
     }
 }

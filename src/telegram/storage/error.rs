@@ -54,23 +54,11 @@ pub struct StorageError {
 
 impl StorageError {
     pub(crate) fn new(kind: StorageErrorKind, context: impl Into<String>) -> Self {
-        Self {
-            kind,
-            context: context.into(),
-            source: None,
-        }
+        Self { kind, context: context.into(), source: None }
     }
 
-    pub(crate) fn with_source(
-        kind: StorageErrorKind,
-        context: impl Into<String>,
-        source: impl StdError + Send + Sync + 'static,
-    ) -> Self {
-        Self {
-            kind,
-            context: context.into(),
-            source: Some(Arc::new(source)),
-        }
+    pub(crate) fn with_source(kind: StorageErrorKind, context: impl Into<String>, source: impl StdError + Send + Sync + 'static) -> Self {
+        Self { kind, context: context.into(), source: Some(Arc::new(source)) }
     }
 
     pub(crate) fn sqlite(context: impl Into<String>, source: rusqlite::Error) -> Self {
@@ -82,10 +70,7 @@ impl StorageError {
     }
 
     pub(crate) fn closed() -> Self {
-        Self::new(
-            StorageErrorKind::Closed,
-            "the sqlite writer thread has stopped",
-        )
+        Self::new(StorageErrorKind::Closed, "the sqlite writer thread has stopped")
     }
 
     pub fn kind(&self) -> StorageErrorKind {
@@ -130,8 +115,6 @@ impl fmt::Display for StorageError {
 
 impl StdError for StorageError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn StdError + 'static))
+        self.source.as_deref().map(|e| e as &(dyn StdError + 'static))
     }
 }

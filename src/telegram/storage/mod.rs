@@ -23,18 +23,11 @@ pub use self::store::{open_store, StateStore};
 use serde::{de::DeserializeOwned, Serialize};
 
 fn to_json<D: Serialize>(dialogue: &D) -> Result<String, StorageError> {
-    serde_json::to_string(dialogue).map_err(|e| {
-        StorageError::with_source(StorageErrorKind::Serialize, "encoding a dialogue state", e)
-    })
+    serde_json::to_string(dialogue).map_err(|e| StorageError::with_source(StorageErrorKind::Serialize, "encoding a dialogue state", e))
 }
 
 fn from_json<D: DeserializeOwned>(chat_id: i64, state: &str) -> Result<D, StorageError> {
     // The state itself stays out of the message: it is user data.
-    serde_json::from_str(state).map_err(|e| {
-        StorageError::with_source(
-            StorageErrorKind::Deserialize,
-            format!("decoding the stored state of chat {chat_id}"),
-            e,
-        )
-    })
+    serde_json::from_str(state)
+        .map_err(|e| StorageError::with_source(StorageErrorKind::Deserialize, format!("decoding the stored state of chat {chat_id}"), e))
 }

@@ -59,35 +59,21 @@ impl RedisStateStore {
     /// Connects to `url` (`redis://host:port/db`). `namespace` is
     /// `[A-Za-z0-9_-]+`; `retention` must be at least one second, because
     /// Redis' `EX` counts whole seconds and rejects 0.
-    pub async fn open(
-        url: &str,
-        namespace: &str,
-        retention: Duration,
-    ) -> Result<Arc<Self>, StorageError> {
+    pub async fn open(url: &str, namespace: &str, retention: Duration) -> Result<Arc<Self>, StorageError> {
         validate_namespace(namespace)?;
         let retention_secs = retention.as_secs().min(MAX_RETENTION_SECS);
         if retention_secs == 0 {
-            return Err(StorageError::new(
-                StorageErrorKind::Config,
-                "redis retention must be at least one second",
-            ));
+            return Err(StorageError::new(StorageErrorKind::Config, "redis retention must be at least one second"));
         }
-        let client = redis::Client::open(url)
-            .map_err(|e| StorageError::redis("parsing the redis url", e))?;
+        let client = redis::Client::open(url).map_err(|e| StorageError::redis("parsing the redis url", e))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(CONNECT_TIMEOUT)
             .set_response_timeout(RESPONSE_TIMEOUT)
             .set_number_of_retries(CONNECT_RETRIES)
             .set_factor(BACKOFF_FACTOR)
             .set_max_delay(MAX_BACKOFF_MS);
-        let conn = ConnectionManager::new_with_config(client, config)
-            .await
-            .map_err(|e| StorageError::redis("connecting to redis", e))?;
-        Ok(Arc::new(Self {
-            conn,
-            prefix: format!("klonopin-bot:{namespace}:state:"),
-            retention_secs,
-        }))
+        let conn = ConnectionManager::new_with_config(client, config).await.map_err(|e| StorageError::redis("connecting to redis", e))?;
+        Ok(Arc::new(Self { conn, prefix: format!("klonopin-bot:{namespace}:state:"), retention_secs }))
     }
 
     /// The key that holds `chat_id`'s state, for operators and tests.
@@ -99,11 +85,8 @@ impl RedisStateStore {
 /// A `:` or `*` in a namespace could make one bot's keys match another's
 /// (`a:state:1` vs namespace `a`), so only plain names are accepted.
 fn validate_namespace(namespace: &str) -> Result<(), StorageError> {
-    let plain = !namespace.is_empty()
-        && namespace.len() <= 64
-        && namespace
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let plain =
+        !namespace.is_empty() && namespace.len() <= 64 && namespace.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if plain {
         Ok(())
     } else {
@@ -122,28 +105,19 @@ where
 
     /// `DEL` of a missing key is fine: `/forget` on a fresh chat must not
     /// fail.
-    fn remove_dialogue(
-        self: Arc<Self>,
-        chat_id: ChatId,
-    ) -> BoxFuture<'static, Result<(), StorageError>> {
+    fn remove_dialogue(self: Arc<Self>, chat_id: ChatId) -> BoxFuture<'static, Result<(), StorageError>> {
         Box::pin(async move {
             let mut conn = self.conn.clone();
             let _removed: i64 = redis::cmd("DEL")
                 .arg(self.key(chat_id))
                 .query_async(&mut conn)
                 .await
-                .map_err(|e| {
-                    StorageError::redis(format!("removing the state of chat {}", chat_id.0), e)
-                })?;
+                .map_err(|e| StorageError::redis(format!("removing the state of chat {}", chat_id.0), e))?;
             Ok(())
         })
     }
 
-    fn update_dialogue(
-        self: Arc<Self>,
-        chat_id: ChatId,
-        dialogue: D,
-    ) -> BoxFuture<'static, Result<(), StorageError>> {
+    fn update_dialogue(self: Arc<Self>, chat_id: ChatId, dialogue: D) -> BoxFuture<'static, Result<(), StorageError>> {
         Box::pin(async move {
             let state = super::to_json(&dialogue)?;
             let mut conn = self.conn.clone();
@@ -154,26 +128,19 @@ where
                 .arg(self.retention_secs)
                 .query_async(&mut conn)
                 .await
-                .map_err(|e| {
-                    StorageError::redis(format!("writing the state of chat {}", chat_id.0), e)
-                })?;
+                .map_err(|e| StorageError::redis(format!("writing the state of chat {}", chat_id.0), e))?;
             Ok(())
         })
     }
 
-    fn get_dialogue(
-        self: Arc<Self>,
-        chat_id: ChatId,
-    ) -> BoxFuture<'static, Result<Option<D>, StorageError>> {
+    fn get_dialogue(self: Arc<Self>, chat_id: ChatId) -> BoxFuture<'static, Result<Option<D>, StorageError>> {
         Box::pin(async move {
             let mut conn = self.conn.clone();
             let state: Option<String> = redis::cmd("GET")
                 .arg(self.key(chat_id))
                 .query_async(&mut conn)
                 .await
-                .map_err(|e| {
-                    StorageError::redis(format!("reading the state of chat {}", chat_id.0), e)
-                })?;
+                .map_err(|e| StorageError::redis(format!("reading the state of chat {}", chat_id.0), e))?;
             state.map(|s| super::from_json(chat_id.0, &s)).transpose()
         })
     }

@@ -53,12 +53,9 @@ pub fn parse_storage_spec(s: &str) -> Result<StorageSpec, String> {
         return Ok(StorageSpec::Sqlite(PathBuf::from(path)));
     }
     if s.starts_with("redis://") {
-        let has_host =
-            redis::parse_redis_url(s).is_some_and(|u| u.host_str().is_some_and(|h| !h.is_empty()));
+        let has_host = redis::parse_redis_url(s).is_some_and(|u| u.host_str().is_some_and(|h| !h.is_empty()));
         if !has_host || s.into_connection_info().is_err() {
-            return Err(format!(
-                "storage {s:?} is not a valid redis URL; {ACCEPTED}"
-            ));
+            return Err(format!("storage {s:?} is not a valid redis URL; {ACCEPTED}"));
         }
         return Ok(StorageSpec::Redis(s.to_owned()));
     }
@@ -71,22 +68,11 @@ mod tests {
 
     #[test]
     fn accepts_the_documented_forms() {
-        assert_eq!(
-            parse_storage_spec("sqlite:/var/lib/x/state.sqlite"),
-            Ok(StorageSpec::Sqlite(PathBuf::from(
-                "/var/lib/x/state.sqlite"
-            )))
-        );
-        assert_eq!(
-            parse_storage_spec("sqlite:relative.db"),
-            Ok(StorageSpec::Sqlite(PathBuf::from("relative.db")))
-        );
+        assert_eq!(parse_storage_spec("sqlite:/var/lib/x/state.sqlite"), Ok(StorageSpec::Sqlite(PathBuf::from("/var/lib/x/state.sqlite"))));
+        assert_eq!(parse_storage_spec("sqlite:relative.db"), Ok(StorageSpec::Sqlite(PathBuf::from("relative.db"))));
         assert_eq!(parse_storage_spec("memory"), Ok(StorageSpec::Memory));
         assert_eq!(parse_storage_spec(" memory\n"), Ok(StorageSpec::Memory));
-        assert_eq!(
-            parse_storage_spec("redis://127.0.0.1:6379/2"),
-            Ok(StorageSpec::Redis("redis://127.0.0.1:6379/2".to_owned()))
-        );
+        assert_eq!(parse_storage_spec("redis://127.0.0.1:6379/2"), Ok(StorageSpec::Redis("redis://127.0.0.1:6379/2".to_owned())));
     }
 
     #[test]
@@ -104,10 +90,7 @@ mod tests {
             "/var/lib/x/state.sqlite",
         ] {
             let err = parse_storage_spec(bad).expect_err(bad);
-            assert!(
-                err.contains("sqlite:PATH, memory, or redis://HOST:PORT/DB"),
-                "{bad:?} -> {err}"
-            );
+            assert!(err.contains("sqlite:PATH, memory, or redis://HOST:PORT/DB"), "{bad:?} -> {err}");
             assert!(!err.contains('\n'), "{bad:?} -> multi-line error {err}");
         }
     }
@@ -118,9 +101,6 @@ mod tests {
         let shown = spec.to_string();
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("10.0.0.5:6379/1"), "{shown}");
-        assert_eq!(
-            parse_storage_spec("sqlite:a.db").unwrap().to_string(),
-            "sqlite:a.db"
-        );
+        assert_eq!(parse_storage_spec("sqlite:a.db").unwrap().to_string(), "sqlite:a.db");
     }
 }

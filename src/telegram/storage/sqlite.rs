@@ -70,36 +70,17 @@ const SQL_PURGE: &str = "DELETE FROM dialogues WHERE updated_at < ?1";
 type Reply<T> = oneshot::Sender<Result<T, StorageError>>;
 
 enum Request {
-    Get {
-        chat_id: i64,
-        reply: Reply<Option<(String, i64)>>,
-    },
-    Put {
-        chat_id: i64,
-        state: String,
-        reply: Reply<()>,
-    },
-    Remove {
-        chat_id: i64,
-        reply: Reply<()>,
-    },
-    Purge {
-        reply: Reply<usize>,
-    },
-    Flush {
-        reply: Reply<()>,
-    },
-    Close {
-        reply: Reply<()>,
-    },
+    Get { chat_id: i64, reply: Reply<Option<(String, i64)>> },
+    Put { chat_id: i64, state: String, reply: Reply<()> },
+    Remove { chat_id: i64, reply: Reply<()> },
+    Purge { reply: Reply<usize> },
+    Flush { reply: Reply<()> },
+    Close { reply: Reply<()> },
 }
 
 impl Request {
     fn writes(&self) -> bool {
-        matches!(
-            self,
-            Self::Put { .. } | Self::Remove { .. } | Self::Purge { .. }
-        )
+        matches!(self, Self::Put { .. } | Self::Remove { .. } | Self::Purge { .. })
     }
 }
 
@@ -161,10 +142,7 @@ pub struct SqliteStateStore {
 
 impl std::fmt::Debug for SqliteStateStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStateStore")
-            .field("path", &self.path)
-            .field("retention", &self.retention)
-            .finish_non_exhaustive()
+        f.debug_struct("SqliteStateStore").field("path", &self.path).field("retention", &self.retention).finish_non_exhaustive()
     }
 }
 
@@ -176,22 +154,13 @@ impl SqliteStateStore {
     }
 
     /// [`Self::open`] with a different automatic purge period.
-    pub fn open_with_purge_interval(
-        path: &Path,
-        retention: Duration,
-        purge_interval: Duration,
-    ) -> Result<Arc<Self>, StorageError> {
+    pub fn open_with_purge_interval(path: &Path, retention: Duration, purge_interval: Duration) -> Result<Arc<Self>, StorageError> {
         if purge_interval.is_zero() {
-            return Err(StorageError::new(
-                StorageErrorKind::Config,
-                "the sqlite purge interval must be positive",
-            ));
+            return Err(StorageError::new(StorageErrorKind::Config, "the sqlite purge interval must be positive"));
         }
         let shown = path.display().to_string();
-        let conn = open_connection(path)
-            .map_err(|e| StorageError::sqlite(format!("opening {shown}"), e))?;
-        let purged = purge(&conn, retention)
-            .map_err(|e| StorageError::sqlite(format!("purging {shown}"), e))?;
+        let conn = open_connection(path).map_err(|e| StorageError::sqlite(format!("opening {shown}"), e))?;
+        let purged = purge(&conn, retention).map_err(|e| StorageError::sqlite(format!("purging {shown}"), e))?;
         if purged > 0 {
             log::info!("purged {purged} expired dialogue states from {shown}");
         }
@@ -200,20 +169,9 @@ impl SqliteStateStore {
         std::thread::Builder::new()
             .name("sqlite-state-writer".to_owned())
             .spawn(move || writer_loop(conn, rx, retention, purge_interval))
-            .map_err(|e| {
-                StorageError::with_source(
-                    StorageErrorKind::Io,
-                    "starting the sqlite writer thread",
-                    e,
-                )
-            })?;
+            .map_err(|e| StorageError::with_source(StorageErrorKind::Io, "starting the sqlite writer thread", e))?;
 
-        Ok(Arc::new(Self {
-            tx,
-            path: path.to_owned(),
-            retention,
-            cache: Mutex::new(HashMap::new()),
-        }))
+        Ok(Arc::new(Self { tx, path: path.to_owned(), retention, cache: Mutex::new(HashMap::new()) }))
     }
 
     pub fn path(&self) -> &Path {
@@ -281,9 +239,7 @@ impl SqliteStateStore {
 
     async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T, StorageError> {
         let (reply, answer) = oneshot::channel();
-        self.tx
-            .send(make(reply))
-            .map_err(|_| StorageError::closed())?;
+        self.tx.send(make(reply)).map_err(|_| StorageError::closed())?;
         answer.await.map_err(|_| StorageError::closed())?
     }
 }
@@ -296,10 +252,7 @@ where
 
     /// Removing a chat that has no row is fine: `/forget` on a fresh chat
     /// must not fail.
-    fn remove_dialogue(
-        self: Arc<Self>,
-        ChatId(chat_id): ChatId,
-    ) -> BoxFuture<'static, Result<(), StorageError>> {
+    fn remove_dialogue(self: Arc<Self>, ChatId(chat_id): ChatId) -> BoxFuture<'static, Result<(), StorageError>> {
         Box::pin(async move {
             let result = self.call(|reply| Request::Remove { chat_id, reply }).await;
             // On failure the row is unknown: forget it so the next read asks SQLite.
@@ -308,32 +261,19 @@ where
         })
     }
 
-    fn update_dialogue(
-        self: Arc<Self>,
-        ChatId(chat_id): ChatId,
-        dialogue: D,
-    ) -> BoxFuture<'static, Result<(), StorageError>> {
+    fn update_dialogue(self: Arc<Self>, ChatId(chat_id): ChatId, dialogue: D) -> BoxFuture<'static, Result<(), StorageError>> {
         Box::pin(async move {
             let state = super::to_json(&dialogue)?;
             if self.fresh_and_unchanged(chat_id, &state) {
                 return Ok(());
             }
-            let result = self
-                .call(|reply| Request::Put {
-                    chat_id,
-                    state: state.clone(),
-                    reply,
-                })
-                .await;
+            let result = self.call(|reply| Request::Put { chat_id, state: state.clone(), reply }).await;
             self.remember(chat_id, result.is_ok().then(|| Some((state, unix_now()))), true);
             result
         })
     }
 
-    fn get_dialogue(
-        self: Arc<Self>,
-        ChatId(chat_id): ChatId,
-    ) -> BoxFuture<'static, Result<Option<D>, StorageError>> {
+    fn get_dialogue(self: Arc<Self>, ChatId(chat_id): ChatId) -> BoxFuture<'static, Result<Option<D>, StorageError>> {
         Box::pin(async move {
             let state = match self.cached(chat_id) {
                 Some(state) => state,
@@ -351,20 +291,14 @@ where
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     // No SQLITE_OPEN_URI: a path that happens to start with "file:" must
     // stay a path.
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    let mode: String =
-        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         // Some filesystems (network mounts) cannot do WAL; it still works,
         // only slower, so this is worth a warning and not a refusal.
-        log::warn!(
-            "{}: journal_mode is {mode}, not wal; state writes will be slower",
-            path.display()
-        );
+        log::warn!("{}: journal_mode is {mode}, not wal; state writes will be slower", path.display());
     }
     // With WAL, NORMAL loses at most the last commits on power loss, never
     // consistency; FULL would fsync every group commit.
@@ -380,10 +314,7 @@ fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
 }
 
 fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)).unwrap_or(0)
 }
 
 /// Oldest `updated_at` still inside the retention.
@@ -396,16 +327,10 @@ fn retention_secs(retention: Duration) -> i64 {
 }
 
 fn purge(conn: &Connection, retention: Duration) -> rusqlite::Result<usize> {
-    conn.prepare_cached(SQL_PURGE)?
-        .execute(params![cutoff(retention)])
+    conn.prepare_cached(SQL_PURGE)?.execute(params![cutoff(retention)])
 }
 
-fn writer_loop(
-    conn: Connection,
-    rx: mpsc::Receiver<Request>,
-    retention: Duration,
-    purge_interval: Duration,
-) {
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Request>, retention: Duration, purge_interval: Duration) {
     let mut next_purge = Instant::now() + purge_interval;
     let mut batch: Vec<Request> = Vec::new();
     let mut close_replies: Vec<Reply<()>> = Vec::new();
@@ -449,9 +374,7 @@ fn writer_loop(
     // Dropping the receiver first makes requests that raced with close fail
     // fast with `Closed` instead of waiting for the checkpoint below.
     drop(rx);
-    let result = conn
-        .close()
-        .map_err(|(_, e)| StorageError::sqlite("closing the database", e));
+    let result = conn.close().map_err(|(_, e)| StorageError::sqlite("closing the database", e));
     if let Err(e) = &result {
         log::warn!("{e}");
     }
@@ -462,12 +385,7 @@ fn writer_loop(
 
 /// Runs `batch` in one transaction and answers every request after the
 /// commit (or with the error that lost it).
-fn run_batch(
-    conn: &Connection,
-    batch: &mut Vec<Request>,
-    retention: Duration,
-    close_replies: &mut Vec<Reply<()>>,
-) {
+fn run_batch(conn: &Connection, batch: &mut Vec<Request>, retention: Duration, close_replies: &mut Vec<Reply<()>>) {
     let begin = if batch.iter().any(Request::writes) {
         // IMMEDIATE takes the write lock up front, so busy_timeout covers
         // it; a DEFERRED transaction upgrading later can fail at once.
@@ -531,38 +449,21 @@ fn run_batch(
 
 /// Runs one request; `None` for `Close`, which is answered only after the
 /// connection is closed.
-fn execute(
-    conn: &Connection,
-    request: Request,
-    now: i64,
-    cutoff: i64,
-    close_replies: &mut Vec<Reply<()>>,
-) -> Option<Answer> {
+fn execute(conn: &Connection, request: Request, now: i64, cutoff: i64, close_replies: &mut Vec<Reply<()>>) -> Option<Answer> {
     let answer = match request {
         Request::Get { chat_id, reply } => {
             let r = conn
                 .prepare_cached(SQL_GET)
-                .and_then(|mut st| {
-                    st.query_row(params![chat_id, cutoff], |row| Ok((row.get(0)?, row.get(1)?)))
-                        .optional()
-                })
-                .map_err(|e| {
-                    StorageError::sqlite(format!("reading the state of chat {chat_id}"), e)
-                });
+                .and_then(|mut st| st.query_row(params![chat_id, cutoff], |row| Ok((row.get(0)?, row.get(1)?))).optional())
+                .map_err(|e| StorageError::sqlite(format!("reading the state of chat {chat_id}"), e));
             Answer::Text(reply, r)
         }
-        Request::Put {
-            chat_id,
-            state,
-            reply,
-        } => {
+        Request::Put { chat_id, state, reply } => {
             let r = conn
                 .prepare_cached(SQL_PUT)
                 .and_then(|mut st| st.execute(params![chat_id, state, now]))
                 .map(drop)
-                .map_err(|e| {
-                    StorageError::sqlite(format!("writing the state of chat {chat_id}"), e)
-                });
+                .map_err(|e| StorageError::sqlite(format!("writing the state of chat {chat_id}"), e));
             Answer::Unit(reply, r)
         }
         Request::Remove { chat_id, reply } => {
@@ -570,9 +471,7 @@ fn execute(
                 .prepare_cached(SQL_REMOVE)
                 .and_then(|mut st| st.execute(params![chat_id]))
                 .map(drop)
-                .map_err(|e| {
-                    StorageError::sqlite(format!("removing the state of chat {chat_id}"), e)
-                });
+                .map_err(|e| StorageError::sqlite(format!("removing the state of chat {chat_id}"), e));
             Answer::Unit(reply, r)
         }
         Request::Purge { reply } => {
@@ -592,17 +491,12 @@ fn execute(
 }
 
 fn answer_failed(a: &Answer) -> bool {
-    matches!(
-        a,
-        Answer::Text(_, Err(_)) | Answer::Unit(_, Err(_)) | Answer::Count(_, Err(_))
-    )
+    matches!(a, Answer::Text(_, Err(_)) | Answer::Unit(_, Err(_)) | Answer::Count(_, Err(_)))
 }
 
 fn answer_error_of(a: &Answer) -> Option<StorageError> {
     match a {
-        Answer::Text(_, Err(e)) | Answer::Unit(_, Err(e)) | Answer::Count(_, Err(e)) => {
-            Some(e.clone())
-        }
+        Answer::Text(_, Err(e)) | Answer::Unit(_, Err(e)) | Answer::Count(_, Err(e)) => Some(e.clone()),
         _ => None,
     }
 }
@@ -610,9 +504,7 @@ fn answer_error_of(a: &Answer) -> Option<StorageError> {
 fn answer_error(request: Request, err: StorageError, close_replies: &mut Vec<Reply<()>>) {
     match request {
         Request::Get { reply, .. } => drop(reply.send(Err(err))),
-        Request::Put { reply, .. } | Request::Remove { reply, .. } | Request::Flush { reply } => {
-            drop(reply.send(Err(err)))
-        }
+        Request::Put { reply, .. } | Request::Remove { reply, .. } | Request::Flush { reply } => drop(reply.send(Err(err))),
         Request::Purge { reply } => drop(reply.send(Err(err))),
         // Closing still happens; the batch's failure was reported to the
         // requests it concerned.

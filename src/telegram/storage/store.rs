@@ -73,30 +73,17 @@ impl<D> StateStore<D> {
 
 /// Opens the backend named by `spec`. `retention` applies to SQLite and
 /// Redis; `redis_namespace` only to Redis (see [`RedisStateStore`]).
-pub async fn open_store<D>(
-    spec: &StorageSpec,
-    retention: Duration,
-    redis_namespace: &str,
-) -> Result<Arc<StateStore<D>>, StorageError> {
+pub async fn open_store<D>(spec: &StorageSpec, retention: Duration, redis_namespace: &str) -> Result<Arc<StateStore<D>>, StorageError> {
     let store = match spec {
         StorageSpec::Sqlite(path) => {
             let path = path.clone();
             // Opening runs a purge that may scan the whole table.
-            let opened =
-                tokio::task::spawn_blocking(move || SqliteStateStore::open(&path, retention))
-                    .await
-                    .map_err(|e| {
-                        StorageError::with_source(
-                            StorageErrorKind::Io,
-                            "opening the sqlite store",
-                            e,
-                        )
-                    })??;
+            let opened = tokio::task::spawn_blocking(move || SqliteStateStore::open(&path, retention))
+                .await
+                .map_err(|e| StorageError::with_source(StorageErrorKind::Io, "opening the sqlite store", e))??;
             StateStore::Sqlite(opened)
         }
-        StorageSpec::Redis(url) => {
-            StateStore::Redis(RedisStateStore::open(url, redis_namespace, retention).await?)
-        }
+        StorageSpec::Redis(url) => StateStore::Redis(RedisStateStore::open(url, redis_namespace, retention).await?),
         StorageSpec::Memory => StateStore::Memory(InMemStorage::new()),
     };
     Ok(Arc::new(store))
@@ -108,17 +95,10 @@ where
 {
     type Error = StorageError;
 
-    fn remove_dialogue(
-        self: Arc<Self>,
-        chat_id: ChatId,
-    ) -> BoxFuture<'static, Result<(), StorageError>> {
+    fn remove_dialogue(self: Arc<Self>, chat_id: ChatId) -> BoxFuture<'static, Result<(), StorageError>> {
         match &*self {
-            Self::Sqlite(s) => {
-                <SqliteStateStore as Storage<D>>::remove_dialogue(Arc::clone(s), chat_id)
-            }
-            Self::Redis(s) => {
-                <RedisStateStore as Storage<D>>::remove_dialogue(Arc::clone(s), chat_id)
-            }
+            Self::Sqlite(s) => <SqliteStateStore as Storage<D>>::remove_dialogue(Arc::clone(s), chat_id),
+            Self::Redis(s) => <RedisStateStore as Storage<D>>::remove_dialogue(Arc::clone(s), chat_id),
             Self::Memory(s) => {
                 let s = Arc::clone(s);
                 Box::pin(async move {
@@ -132,11 +112,7 @@ where
         }
     }
 
-    fn update_dialogue(
-        self: Arc<Self>,
-        chat_id: ChatId,
-        dialogue: D,
-    ) -> BoxFuture<'static, Result<(), StorageError>> {
+    fn update_dialogue(self: Arc<Self>, chat_id: ChatId, dialogue: D) -> BoxFuture<'static, Result<(), StorageError>> {
         match &*self {
             Self::Sqlite(s) => Arc::clone(s).update_dialogue(chat_id, dialogue),
             Self::Redis(s) => Arc::clone(s).update_dialogue(chat_id, dialogue),
@@ -153,10 +129,7 @@ where
         }
     }
 
-    fn get_dialogue(
-        self: Arc<Self>,
-        chat_id: ChatId,
-    ) -> BoxFuture<'static, Result<Option<D>, StorageError>> {
+    fn get_dialogue(self: Arc<Self>, chat_id: ChatId) -> BoxFuture<'static, Result<Option<D>, StorageError>> {
         match &*self {
             Self::Sqlite(s) => Arc::clone(s).get_dialogue(chat_id),
             Self::Redis(s) => Arc::clone(s).get_dialogue(chat_id),
@@ -185,31 +158,15 @@ mod tests {
 
     #[tokio::test]
     async fn memory_store_round_trips_and_forgets_fresh_chats() {
-        let store = open_store::<State>(&StorageSpec::Memory, Duration::from_secs(60), "test")
-            .await
-            .unwrap();
+        let store = open_store::<State>(&StorageSpec::Memory, Duration::from_secs(60), "test").await.unwrap();
         let chat = ChatId(7);
         Arc::clone(&store).remove_dialogue(chat).await.unwrap();
         assert_eq!(Arc::clone(&store).get_dialogue(chat).await.unwrap(), None);
-        let asked = State::Asked {
-            topic: "dose".into(),
-        };
-        Arc::clone(&store)
-            .update_dialogue(chat, asked.clone())
-            .await
-            .unwrap();
-        assert_eq!(
-            Arc::clone(&store).get_dialogue(chat).await.unwrap(),
-            Some(asked)
-        );
-        Arc::clone(&store)
-            .update_dialogue(chat, State::Start)
-            .await
-            .unwrap();
-        assert_eq!(
-            Arc::clone(&store).get_dialogue(chat).await.unwrap(),
-            Some(State::Start)
-        );
+        let asked = State::Asked { topic: "dose".into() };
+        Arc::clone(&store).update_dialogue(chat, asked.clone()).await.unwrap();
+        assert_eq!(Arc::clone(&store).get_dialogue(chat).await.unwrap(), Some(asked));
+        Arc::clone(&store).update_dialogue(chat, State::Start).await.unwrap();
+        assert_eq!(Arc::clone(&store).get_dialogue(chat).await.unwrap(), Some(State::Start));
         Arc::clone(&store).remove_dialogue(chat).await.unwrap();
         assert_eq!(Arc::clone(&store).get_dialogue(chat).await.unwrap(), None);
         store.close().await.unwrap();
@@ -222,9 +179,6 @@ mod tests {
         let erased: Box<dyn std::error::Error + Send + Sync> = Box::new(err);
         let found = StorageError::find_in(erased.as_ref()).unwrap();
         assert_eq!(found.kind(), StorageErrorKind::Deserialize);
-        assert!(
-            !found.to_string().contains("Nope"),
-            "state leaked into the message: {found}"
-        );
+        assert!(!found.to_string().contains("Nope"), "state leaked into the message: {found}");
     }
 }

@@ -178,8 +178,12 @@ mod tests {
 
     fn toy() -> (Vec<Features>, Vec<Vec<f32>>) {
         let texts = [
-            ("my cat is fluffy", 0), ("the cat sleeps all day", 0), ("a cat on the sofa", 0),
-            ("my dog barks", 1), ("the dog wants a walk", 1), ("a dog in the park", 1),
+            ("my cat is fluffy", 0),
+            ("the cat sleeps all day", 0),
+            ("a cat on the sofa", 0),
+            ("my dog barks", 1),
+            ("the dog wants a walk", 1),
+            ("a dog in the park", 1),
         ];
         let features = texts.iter().map(|(t, _)| extract(t)).collect();
         let wanted = texts.iter().map(|(_, c)| if *c == 0 { vec![1.0, 0.0] } else { vec![0.0, 1.0] }).collect();

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 
 use super::crisis::{CrisisKind, CrisisSet};
 use features::{extract, Features};
-use logistic::{Link, Linear, Target, Training};
+use logistic::{Linear, Link, Target, Training};
 
 /// The crisis head's outputs, in order.
 const CRISIS_OUTPUTS: [Option<CrisisKind>; 4] =
@@ -143,8 +143,18 @@ impl Classifier {
         let key = hasher.finish();
         // A hit must be the same set, not only the same hash.
         let cached = |cache: &[(u64, Arc<Classifier>)]| {
-            cache.iter().find(|(k, m)| *k == key && m.examples.intents == set.intents && m.examples.examples.len() == set.examples.len()
-                && m.examples.examples.iter().zip(&set.examples).all(|(a, b)| a.text == b.text && a.intent == b.intent && a.crisis == b.crisis))
+            cache
+                .iter()
+                .find(|(k, m)| {
+                    *k == key
+                        && m.examples.intents == set.intents
+                        && m.examples.examples.len() == set.examples.len()
+                        && m.examples
+                            .examples
+                            .iter()
+                            .zip(&set.examples)
+                            .all(|(a, b)| a.text == b.text && a.intent == b.intent && a.crisis == b.crisis)
+                })
                 .map(|(_, m)| Arc::clone(m))
         };
         if let Some(model) = TRAINED.lock().ok().and_then(|c| cached(&c)) {
@@ -187,8 +197,7 @@ impl Classifier {
                 Some((i, w))
             })
             .collect();
-        let crisis_targets: Vec<Target> =
-            crisis_wanted.iter().map(|(i, w)| Target { features: &features[*i], wanted: w }).collect();
+        let crisis_targets: Vec<Target> = crisis_wanted.iter().map(|(i, w)| Target { features: &features[*i], wanted: w }).collect();
         let crisis = Linear::train(CRISIS_OUTPUTS.len(), Link::Sigmoid, &crisis_targets, &Training::default());
 
         let k = set.intents.len();
@@ -204,8 +213,7 @@ impl Classifier {
                 Some((i, w))
             })
             .collect();
-        let intent_targets: Vec<Target> =
-            intent_wanted.iter().map(|(i, w)| Target { features: &features[*i], wanted: w }).collect();
+        let intent_targets: Vec<Target> = intent_wanted.iter().map(|(i, w)| Target { features: &features[*i], wanted: w }).collect();
         let intents = Linear::train(k.max(1), Link::Softmax, &intent_targets, &Training::default());
         let vocabulary = set.examples.iter().flat_map(|e| e.text.split(' ')).filter(|w| !w.is_empty()).map(str::to_owned).collect();
         Classifier { crisis, intents, examples: set.clone(), vocabulary }
@@ -349,7 +357,12 @@ mod tests {
         for t in ["i want to die", "i am going to end it tonight", "nobody would miss me if i was gone", "i wrote my goodbye letters"] {
             add(t, None, Some(&[CrisisKind::SelfHarm]));
         }
-        for t in ["he took the whole bottle and wont wake up", "she swallowed all her pills", "my son ate a handful of pills", "he is not breathing right after pills"] {
+        for t in [
+            "he took the whole bottle and wont wake up",
+            "she swallowed all her pills",
+            "my son ate a handful of pills",
+            "he is not breathing right after pills",
+        ] {
             add(t, None, Some(&[CrisisKind::Overdose]));
         }
         TrainingSet { intents: vec!["storage".into(), "pregnancy".into()], examples }
@@ -387,10 +400,18 @@ mod tests {
     #[test]
     fn below_the_crisis_threshold_no_kind_and_in_the_band_a_check_in() {
         let t = Thresholds::default();
-        let s = Scores { crisis: 0.3, kinds: [(CrisisKind::Overdose, 0.9), (CrisisKind::SelfHarm, 0.1), (CrisisKind::Withdrawal, 0.1)], intents: vec![] };
+        let s = Scores {
+            crisis: 0.3,
+            kinds: [(CrisisKind::Overdose, 0.9), (CrisisKind::SelfHarm, 0.1), (CrisisKind::Withdrawal, 0.1)],
+            intents: vec![],
+        };
         assert!(s.crisis_kinds(&t).is_empty());
         assert!(s.check_in(&t));
-        let s = Scores { crisis: 0.8, kinds: [(CrisisKind::Overdose, 0.1), (CrisisKind::SelfHarm, 0.2), (CrisisKind::Withdrawal, 0.1)], intents: vec![] };
+        let s = Scores {
+            crisis: 0.8,
+            kinds: [(CrisisKind::Overdose, 0.1), (CrisisKind::SelfHarm, 0.2), (CrisisKind::Withdrawal, 0.1)],
+            intents: vec![],
+        };
         assert_eq!(s.crisis_kinds(&t), [CrisisKind::SelfHarm].into_iter().collect());
         assert!(!s.check_in(&t));
     }

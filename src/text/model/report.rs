@@ -68,12 +68,8 @@ pub fn report(set: &TrainingSet, t: &Thresholds) -> ModelReport {
 
     let k = set.intents.len();
     // (top probability, right) per intent example, for the answer threshold.
-    let tops: Vec<(f32, bool)> = set
-        .examples
-        .iter()
-        .zip(&cv.scores)
-        .filter_map(|(e, s)| Some((s.intents.first()?.1, s.intents.first()?.0 == e.intent?)))
-        .collect();
+    let tops: Vec<(f32, bool)> =
+        set.examples.iter().zip(&cv.scores).filter_map(|(e, s)| Some((s.intents.first()?.1, s.intents.first()?.0 == e.intent?))).collect();
     let answered = |at: f32| {
         let above: Vec<&(f32, bool)> = tops.iter().filter(|(p, _)| *p >= at).collect();
         let right = above.iter().filter(|(_, r)| *r).count();
@@ -114,7 +110,12 @@ pub fn report(set: &TrainingSet, t: &Thresholds) -> ModelReport {
         answered_at_suggested: answered_share,
         answered_right_at_suggested: answered_right,
         intent_accuracy: if all == 0 { 0.0 } else { right as f32 / all as f32 },
-        per_intent: set.intents.iter().zip(&per).map(|(n, p)| (n.clone(), p.1, if p.1 == 0 { 0.0 } else { p.0 as f32 / p.1 as f32 })).collect(),
+        per_intent: set
+            .intents
+            .iter()
+            .zip(&per)
+            .map(|(n, p)| (n.clone(), p.1, if p.1 == 0 { 0.0 } else { p.0 as f32 / p.1 as f32 }))
+            .collect(),
         confusions,
     }
 }
@@ -123,11 +124,25 @@ impl std::fmt::Display for ModelReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let p = |x: f32| format!("{:.1}%", 100.0 * x);
         writeln!(f, "model: {} examples; {FOLDS}-fold cross-validation on them (training data only)", self.examples)?;
-        writeln!(f, "  crisis ({} crisis, {} not): guidance {} (self-harm {}), false alarms {}; guidance or check-in {}, false alarms {}",
-            self.crisis_examples, self.no_crisis_examples, p(self.crisis_recall), p(self.self_harm_recall), p(self.crisis_false_alarms),
-            p(self.crisis_or_check_in_recall), p(self.crisis_or_check_in_false_alarms))?;
-        writeln!(f, "  thresholds these examples support: crisis = {:.2} (false alarms <= {}), check_in = {:.2} (<= {})",
-            self.suggested_crisis, p(CRISIS_FALSE_ALARMS), self.suggested_check_in, p(CHECK_IN_FALSE_ALARMS))?;
+        writeln!(
+            f,
+            "  crisis ({} crisis, {} not): guidance {} (self-harm {}), false alarms {}; guidance or check-in {}, false alarms {}",
+            self.crisis_examples,
+            self.no_crisis_examples,
+            p(self.crisis_recall),
+            p(self.self_harm_recall),
+            p(self.crisis_false_alarms),
+            p(self.crisis_or_check_in_recall),
+            p(self.crisis_or_check_in_false_alarms)
+        )?;
+        writeln!(
+            f,
+            "  thresholds these examples support: crisis = {:.2} (false alarms <= {}), check_in = {:.2} (<= {})",
+            self.suggested_crisis,
+            p(CRISIS_FALSE_ALARMS),
+            self.suggested_check_in,
+            p(CHECK_IN_FALSE_ALARMS)
+        )?;
         writeln!(f, "  intents: top-1 accuracy {}; answer = {:.2} is the lowest threshold whose answers are right >= {} (it answers {} of the examples, {} of those right)",
             p(self.intent_accuracy), self.suggested_answer, p(ANSWER_PRECISION), p(self.answered_at_suggested), p(self.answered_right_at_suggested))?;
         let mut worst: Vec<&(String, usize, f32)> = self.per_intent.iter().collect();

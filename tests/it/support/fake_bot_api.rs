@@ -755,10 +755,7 @@ impl FakeBotApi {
     pub fn push_texts(&self, items: &[(i64, &str)]) -> Vec<i64> {
         let ids = {
             let mut st = lock(&self.inner);
-            items
-                .iter()
-                .map(|&(chat_id, text)| enqueue_user_text(&mut st, chat_id, chat_id, ChatKind::Private, text).0)
-                .collect()
+            items.iter().map(|&(chat_id, text)| enqueue_user_text(&mut st, chat_id, chat_id, ChatKind::Private, text).0).collect()
         };
         self.inner.updates_changed.notify_waiters();
         ids
@@ -818,14 +815,7 @@ fn store_user_message(st: &mut ApiState, chat_id: i64, message_id: i32, json: &V
     chat.next_message_id = chat.next_message_id.max(message_id.saturating_add(1));
     chat.messages.insert(
         message_id,
-        StoredMessage {
-            from_bot: false,
-            json: json.clone(),
-            text: text.to_string(),
-            parse_mode: None,
-            reply_markup: None,
-            deleted: false,
-        },
+        StoredMessage { from_bot: false, json: json.clone(), text: text.to_string(), parse_mode: None, reply_markup: None, deleted: false },
     );
 }
 
@@ -901,11 +891,7 @@ impl AsyncWrite for KillableStream {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
         if self.kill.load(Ordering::SeqCst) {
             return Poll::Ready(Err(killed_error()));
         }
@@ -1062,7 +1048,10 @@ async fn handle_inner(inner: &Arc<Inner>, conn: &ConnMeta, uri: &Uri, headers: &
         let chat_id = field_i64(&params, "chat_id");
         let injected = if chat_id.is_some_and(|c| st.blocked_chats.contains(&c)) {
             Some((403, "Forbidden: bot was blocked by the user"))
-        } else if method_lc == "sendmessage" && st.reject_html > 0 && field_str(&params, "parse_mode").is_some_and(|m| m.eq_ignore_ascii_case("html")) {
+        } else if method_lc == "sendmessage"
+            && st.reject_html > 0
+            && field_str(&params, "parse_mode").is_some_and(|m| m.eq_ignore_ascii_case("html"))
+        {
             st.reject_html -= 1;
             Some((400, "Bad Request: can't parse entities: Unsupported start tag \"injected\" at byte offset 0"))
         } else {
@@ -1392,8 +1381,17 @@ fn process(st: &mut ApiState, method: &str, p: &Value) -> Result<(Value, Option<
         "sendchataction" => {
             need_chat()?;
             const ACTIONS: &[&str] = &[
-                "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-                "upload_document", "choose_sticker", "find_location", "record_video_note", "upload_video_note",
+                "typing",
+                "upload_photo",
+                "record_video",
+                "upload_video",
+                "record_voice",
+                "upload_voice",
+                "upload_document",
+                "choose_sticker",
+                "find_location",
+                "record_video_note",
+                "upload_video_note",
             ];
             let action = field_str(p, "action").unwrap_or_default();
             if !ACTIONS.contains(&action.as_str()) {
@@ -1491,9 +1489,9 @@ fn generic_sent_message(st: &mut ApiState, chat_id: i64, method: &str, p: &Value
         "date": now_unix(),
     });
     let caption = field_str(p, "caption");
-    let plain_caption = caption.as_deref().map(|c| {
-        render_text(c, field_str(p, "parse_mode").as_deref(), false, usize::MAX, "caption").unwrap_or_else(|_| c.to_string())
-    });
+    let plain_caption = caption
+        .as_deref()
+        .map(|c| render_text(c, field_str(p, "parse_mode").as_deref(), false, usize::MAX, "caption").unwrap_or_else(|_| c.to_string()));
     if let Some(obj) = msg.as_object_mut() {
         if method == "sendphoto" {
             let (f, u) = st.file_id("sent-photo");
@@ -1528,18 +1526,13 @@ fn generic_sent_message(st: &mut ApiState, chat_id: i64, method: &str, p: &Value
 fn check_reply_to(st: &mut ApiState, chat_id: i64, p: &Value) -> Result<(), ApiError> {
     let rp = field_json(p, "reply_parameters");
     let (reply_to, allow) = match &rp {
-        Some(rp) => (
-            rp.get("message_id").and_then(Value::as_i64),
-            rp.get("allow_sending_without_reply").is_some_and(|v| v == &json!(true)),
-        ),
+        Some(rp) => {
+            (rp.get("message_id").and_then(Value::as_i64), rp.get("allow_sending_without_reply").is_some_and(|v| v == &json!(true)))
+        }
         None => (field_i64(p, "reply_to_message_id"), false),
     };
     let Some(reply_to) = reply_to else { return Ok(()) };
-    let exists = st
-        .chats
-        .get(&chat_id)
-        .and_then(|c| c.messages.get(&(reply_to as i32)))
-        .is_some_and(|m| !m.deleted);
+    let exists = st.chats.get(&chat_id).and_then(|c| c.messages.get(&(reply_to as i32))).is_some_and(|m| !m.deleted);
     if !exists && !allow {
         return Err(bad("Bad Request: message to be replied not found"));
     }
@@ -1573,18 +1566,7 @@ fn sent_message(
             buttons.push(out);
         }
     }
-    SentMessage {
-        chat_id,
-        message_id,
-        text,
-        plain,
-        parse_mode,
-        buttons,
-        url_buttons,
-        reply_markup: markup,
-        edited,
-        params: params.clone(),
-    }
+    SentMessage { chat_id, message_id, text, plain, parse_mode, buttons, url_buttons, reply_markup: markup, edited, params: params.clone() }
 }
 
 /// The inline keyboard part of a reply_markup (what Telegram attaches to the message), if non-empty.
@@ -1623,18 +1605,13 @@ fn render_text(text: &str, parse_mode: Option<&str>, has_entities: bool, max_len
 
 /// Validates a reply_markup the way Telegram does (inline keyboards in detail).
 pub fn validate_reply_markup(markup: &Value) -> Result<(), ApiError> {
-    let obj = markup
-        .as_object()
-        .ok_or_else(|| bad("Bad Request: can't parse reply keyboard markup JSON object"))?;
+    let obj = markup.as_object().ok_or_else(|| bad("Bad Request: can't parse reply keyboard markup JSON object"))?;
     if let Some(kb) = obj.get("inline_keyboard") {
-        let rows = kb
-            .as_array()
-            .ok_or_else(|| bad("Bad Request: field \"inline_keyboard\" of the InlineKeyboardMarkup must be an Array"))?;
+        let rows =
+            kb.as_array().ok_or_else(|| bad("Bad Request: field \"inline_keyboard\" of the InlineKeyboardMarkup must be an Array"))?;
         let mut total = 0usize;
         for row in rows {
-            let row = row
-                .as_array()
-                .ok_or_else(|| bad("Bad Request: can't parse inline keyboard button: row must be an Array"))?;
+            let row = row.as_array().ok_or_else(|| bad("Bad Request: can't parse inline keyboard button: row must be an Array"))?;
             for b in row {
                 total += 1;
                 validate_inline_button(b)?;
@@ -1679,7 +1656,8 @@ fn validate_inline_button(b: &Value) -> Result<(), ApiError> {
         "pay",
         "web_app",
     ];
-    let obj = b.as_object().ok_or_else(|| bad("Bad Request: can't parse inline keyboard button: InlineKeyboardButton must be an Object"))?;
+    let obj =
+        b.as_object().ok_or_else(|| bad("Bad Request: can't parse inline keyboard button: InlineKeyboardButton must be an Object"))?;
     let text = obj.get("text").and_then(Value::as_str).unwrap_or("");
     if text.trim().is_empty() {
         return Err(bad_d(TEXT_BUTTONS, "inline button text is empty"));
@@ -1919,9 +1897,7 @@ pub fn parse_telegram_html(input: &str) -> Result<String, String> {
                     match stack.pop() {
                         None => return Err(format!("Unexpected end tag \"</{name}>\" at byte offset {start}")),
                         Some(open) if open != name => {
-                            return Err(format!(
-                                "Unmatched end tag at byte offset {start}, expected \"</{open}>\", found \"</{name}>\""
-                            ))
+                            return Err(format!("Unmatched end tag at byte offset {start}, expected \"</{open}>\", found \"</{name}>\""))
                         }
                         Some(_) => {}
                     }
@@ -1935,8 +1911,22 @@ pub fn parse_telegram_html(input: &str) -> Result<String, String> {
                         return Err(format!("Unescaped \"<\" at byte offset {start} (use &lt;)"));
                     }
                     const TAGS: &[&str] = &[
-                        "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
-                        "blockquote", "span", "tg-spoiler", "tg-emoji",
+                        "b",
+                        "strong",
+                        "i",
+                        "em",
+                        "u",
+                        "ins",
+                        "s",
+                        "strike",
+                        "del",
+                        "a",
+                        "code",
+                        "pre",
+                        "blockquote",
+                        "span",
+                        "tg-spoiler",
+                        "tg-emoji",
                     ];
                     if !TAGS.contains(&name.as_str()) {
                         return Err(format!("Unsupported start tag \"{name}\" at byte offset {start}"));
@@ -2400,9 +2390,7 @@ mod tests {
         assert_eq!(edited.text(), Some("You said yes"));
         assert!(edited.reply_markup().is_none(), "edit without reply_markup removes the keyboard");
         bot.send_chat_action(ChatId(42), teloxide::types::ChatAction::Typing).await.expect("sendChatAction");
-        bot.set_my_commands(vec![teloxide::types::BotCommand::new("start", "Start the bot")])
-            .await
-            .expect("setMyCommands");
+        bot.set_my_commands(vec![teloxide::types::BotCommand::new("start", "Start the bot")]).await.expect("setMyCommands");
         bot.delete_webhook().await.expect("deleteWebhook");
         let info = bot.get_webhook_info().await.expect("getWebhookInfo parses");
         assert!(info.url.is_none());
@@ -2485,9 +2473,11 @@ mod tests {
         assert_eq!(s, 400, "{b}");
         let (s, b) = post(json!({"chat_id": 5, "text": "t", "reply_markup": {"inline_keyboard": [[{"text": "x", "callback_data": "a", "url": "https://x.org"}]]}})).await;
         assert_eq!(s, 400, "{b}");
-        let (s, b) = post(json!({"chat_id": 5, "text": "t", "reply_markup": {"inline_keyboard": [[{"text": "", "callback_data": "a"}]]}})).await;
+        let (s, b) =
+            post(json!({"chat_id": 5, "text": "t", "reply_markup": {"inline_keyboard": [[{"text": "", "callback_data": "a"}]]}})).await;
         assert_eq!(s, 400, "{b}");
-        let (s, b) = post(json!({"chat_id": 5, "text": "t", "reply_markup": {"inline_keyboard": [[{"text": "x", "callback_data": ""}]]}})).await;
+        let (s, b) =
+            post(json!({"chat_id": 5, "text": "t", "reply_markup": {"inline_keyboard": [[{"text": "x", "callback_data": ""}]]}})).await;
         assert_eq!(s, 400, "{b}");
         assert_eq!(b["ok"], json!(false));
         assert_eq!(b["error_code"], json!(400));
@@ -2569,7 +2559,10 @@ mod tests {
         assert_eq!(msgs.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), vec!["one", "two"]);
         assert_eq!(api.method_count("sendmessage"), 5);
         let outcomes: Vec<CallOutcome> = api.sent().into_iter().filter(|c| c.method == "sendmessage").map(|c| c.outcome).collect();
-        assert_eq!(outcomes, vec![CallOutcome::RetryAfter(3), CallOutcome::Ok, CallOutcome::Dropped, CallOutcome::Dropped, CallOutcome::Ok]);
+        assert_eq!(
+            outcomes,
+            vec![CallOutcome::RetryAfter(3), CallOutcome::Ok, CallOutcome::Dropped, CallOutcome::Dropped, CallOutcome::Ok]
+        );
         assert!(api.violations().is_empty(), "{:?}", api.violations());
     }
 
@@ -2601,7 +2594,8 @@ mod tests {
         let third = api.push_text(1, "c");
         assert_eq!((second, third), (first + 1, first + 2));
         // limit
-        let r: Value = client.post(&url).json(&json!({"offset": first + 1, "limit": 1})).send().await.expect("post").json().await.expect("json");
+        let r: Value =
+            client.post(&url).json(&json!({"offset": first + 1, "limit": 1})).send().await.expect("post").json().await.expect("json");
         assert_eq!(r["result"].as_array().map(Vec::len), Some(1));
         assert_eq!(r["result"][0]["update_id"], json!(second));
         assert_eq!(api.acknowledged_offset(), first + 1);

@@ -16,7 +16,8 @@ impl RedisServer {
     /// A running server, or `None` (after a loud line on stderr) when `redis-server` is not
     /// installed and `KLONOPIN_REQUIRE_REDIS` is not set.
     pub fn start(test: &str) -> Option<RedisServer> {
-        let found = std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|d| d.join("redis-server")).find(|p| p.is_file()));
+        let found =
+            std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|d| d.join("redis-server")).find(|p| p.is_file()));
         let Some(binary) = found else {
             if std::env::var_os("KLONOPIN_REQUIRE_REDIS").is_some_and(|v| v != "0") {
                 panic!("redis-server is not on PATH: the Redis tests need a real one (apt-get install redis-server)");
@@ -60,11 +61,7 @@ impl RedisServer {
 
     /// A direct connection, to look at what the store wrote.
     pub async fn raw(&self, db: u8) -> redis::aio::MultiplexedConnection {
-        redis::Client::open(self.url(db))
-            .expect("redis url")
-            .get_multiplexed_async_connection()
-            .await
-            .expect("redis connection")
+        redis::Client::open(self.url(db)).expect("redis url").get_multiplexed_async_connection().await.expect("redis connection")
     }
 }
 
