@@ -9,7 +9,8 @@ use unicode_normalization::UnicodeNormalization;
 
 /// Normalizes `input` into space-separated lower-case tokens.
 ///
-/// Steps, in order: NFKC plus accent stripping (NFKD without combining marks), removal of
+/// Steps, in order: compatibility decomposition (NFKD: full-width and other compatibility
+/// forms become plain letters) with the combining marks dropped (accents stripped), removal of
 /// invisible format characters, lower-casing, homoglyph folding (Cyrillic and Greek letters that
 /// look Latin), dotted and slashed abbreviations joined ("o.d." and "w/d" become "od" and "wd"),
 /// digits used as letters inside words ("0verdose"), letter runs of three or more shortened to
@@ -254,7 +255,7 @@ mod tests {
             ("helppp meee", "helpp mee"),
             ("took 30 pills", "took 30 pills"),
             ("2mg tablets", "2mg tablets"),
-            ("ｋｌｏｎｏｐｉｎ", "klonopin"), // full-width letters (NFKC)
+            ("ｋｌｏｎｏｐｉｎ", "klonopin"), // full-width letters (compatibility decomposition)
             ("Klonopin.What is it", "klonopin what is it"),
             ("   ", ""),
             ("😢 withdrawl", "withdrawl"),

@@ -3,8 +3,10 @@
 //! Each topic's phrasings and keywords become weighted term sets (rarer words across topics
 //! weigh more, so "klonopin" says little and "pregnant" a lot). A question is scored against
 //! every phrasing by how much of the phrasing it covers and how much of the question the
-//! phrasing explains; typos map to known words by bounded edit distance through a
-//! deletion index (SymSpell), so lookups stay a few hash probes per word.
+//! phrasing explains; typos map to known words through a deletion index in the manner of
+//! SymSpell, but with single deletions only (a word and a typo meet if they are equal after
+//! dropping at most one letter each: one insertion, deletion or substitution, or a swap), and
+//! a bounded edit distance then decides. Lookups stay a few hash probes per word.
 
 use std::collections::HashMap;
 
