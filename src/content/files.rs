@@ -61,6 +61,12 @@ pub struct BotFile {
     pub button_check_in_yes: Option<Text>,
     #[serde(default)]
     pub button_check_in_no: Option<Text>,
+    /// What Telegram shows before a person presses Start (plain text, at most 512 characters).
+    #[serde(default)]
+    pub description: Option<Text>,
+    /// What Telegram shows on the bot's profile and when it is shared (at most 120).
+    #[serde(default)]
+    pub short_description: Option<Text>,
     /// The reply when a typed question leads to the answer just given ("{title}" is its title).
     #[serde(default)]
     pub repeat: Option<Text>,

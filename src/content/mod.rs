@@ -27,6 +27,9 @@ use render::escape_html;
 
 /// Telegram's limit for one message, in UTF-16 code units.
 pub const TELEGRAM_MAX_TEXT: usize = 4096;
+/// Telegram's limits for the bot's description and short description (setMyDescription).
+pub const TELEGRAM_MAX_DESCRIPTION: usize = 512;
+pub const TELEGRAM_MAX_SHORT_DESCRIPTION: usize = 120;
 /// Telegram's limit for a button's callback data, in bytes.
 pub const TELEGRAM_MAX_CALLBACK: usize = 64;
 /// Longest topic id: it travels in callback data and deep links.
@@ -230,6 +233,17 @@ impl Checker {
     }
 
     /// A one-line plain text (button labels, command descriptions).
+    /// A plain text that may span lines (Telegram shows it as typed: no markup).
+    fn plain_text(&mut self, at: &At, field: &Text, name: &str, max: usize) -> String {
+        let text = field.get_ref().trim();
+        if text.is_empty() {
+            self.error(at, field.span().start, format!("\"{name}\" is empty"));
+        } else if text.chars().count() > max {
+            self.error(at, field.span().start, format!("\"{name}\" is {} characters; Telegram allows {max}", text.chars().count()));
+        }
+        text.to_owned()
+    }
+
     fn label(&mut self, at: &At, field: &Text, name: &str, max: usize) -> String {
         let text = field.get_ref().trim();
         if text.is_empty() {
@@ -514,6 +528,11 @@ impl Checker {
             commands,
             check_in: self.check_in(&at, b),
             repeat: b.repeat.as_ref().map(|t| self.rich(&at, t, "repeat")),
+            description: b.description.as_ref().map(|t| self.plain_text(&at, t, "description", TELEGRAM_MAX_DESCRIPTION)),
+            short_description: b
+                .short_description
+                .as_ref()
+                .map(|t| self.label(&at, t, "short_description", TELEGRAM_MAX_SHORT_DESCRIPTION)),
             smalltalk: b.smalltalk.iter().map(|(name, text)| (name.clone(), self.rich(&at, text, &format!("smalltalk.{name}")))).collect(),
             thresholds: self.thresholds(&at, b.model.as_ref()),
         }

@@ -61,6 +61,10 @@ pub struct BotTexts {
     pub commands: Vec<(String, String)>,
     /// The check-in question and its two buttons (help now, just a question), if set.
     pub check_in: Option<CheckIn>,
+    /// Telegram's description of the bot (the empty chat, before Start) and its short
+    /// description (profile, shares): plain text, set at start-up when given.
+    pub description: Option<String>,
+    pub short_description: Option<String>,
     /// The reply to a typed question that leads to the answer just given, with `{title}`;
     /// without it the answer is sent again.
     pub repeat: Option<Rich>,

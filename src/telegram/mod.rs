@@ -228,6 +228,17 @@ async fn run(args: ServeArgs, token: String, webhook_secret: Option<String>, con
     if let Err(e) = bot.set_my_commands(commands).await {
         log::warn!("setMyCommands failed: {}", handlers::error_kind(&e));
     }
+    // What a person sees before pressing Start, and when the bot is shared.
+    if let Some(description) = &content.bot.description {
+        if let Err(e) = bot.set_my_description().description(description.clone()).await {
+            log::warn!("setMyDescription failed: {}", handlers::error_kind(&e));
+        }
+    }
+    if let Some(short) = &content.bot.short_description {
+        if let Err(e) = bot.set_my_short_description().short_description(short.clone()).await {
+            log::warn!("setMyShortDescription failed: {}", handlers::error_kind(&e));
+        }
+    }
     log::info!(
         "serving content {} ({} topics), storage {}, {}",
         content.version,

@@ -233,6 +233,10 @@ async fn telegram_whole_conversation_with_buttons() {
     assert!(fake.all_messages().iter().all(|m| m.parse_mode.as_deref() == Some("HTML")));
     let commands = fake.commands().expect("setMyCommands was called");
     assert!(commands.as_array().is_some_and(|c| c.iter().any(|c| c["command"] == json!("start"))), "{commands}");
+    // What a person sees before pressing Start comes from content, set at start-up.
+    assert_eq!(fake.description("description").as_deref(), content.bot.description.as_deref());
+    assert_eq!(fake.description("short_description").as_deref(), content.bot.short_description.as_deref());
+    assert!(fake.description("description").is_some_and(|d| d.contains("911")));
     assert_clean(&fake);
     assert_eq!(bot.terminate(WAIT).await, Some(0), "{}", bot.log_text());
     bot.assert_private(&[]);

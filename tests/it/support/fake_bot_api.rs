@@ -232,6 +232,8 @@ struct ApiState {
     blocked_chats: std::collections::HashSet<i64>,
     webhook_url: Option<String>,
     commands: Option<Value>,
+    /// setMyDescription / setMyShortDescription texts, by field name.
+    descriptions: HashMap<String, String>,
     /// Load-test mode: see [`FakeBotApi::set_lean`].
     lean: bool,
     deliveries: Vec<Delivery>,
@@ -263,6 +265,7 @@ impl ApiState {
             blocked_chats: std::collections::HashSet::new(),
             webhook_url: None,
             commands: None,
+            descriptions: HashMap::new(),
             lean: false,
             deliveries: Vec::new(),
             first_call_at: HashMap::new(),
@@ -747,6 +750,12 @@ impl FakeBotApi {
     /// The command list from the last accepted `setMyCommands`, if any.
     pub fn commands(&self) -> Option<Value> {
         lock(&self.inner).commands.clone()
+    }
+
+    /// The last accepted `setMyDescription` ("description") and `setMyShortDescription`
+    /// ("short_description") texts.
+    pub fn description(&self, field: &str) -> Option<String> {
+        lock(&self.inner).descriptions.get(field).cloned()
     }
 
     /// Load tests: text messages in private chats, `(chat_id, text)` each, queued under one
@@ -1405,6 +1414,16 @@ fn process(st: &mut ApiState, method: &str, p: &Value) -> Result<(Value, Option<
             Ok((json!(true), None))
         }
         "getmycommands" => Ok((st.commands.clone().unwrap_or_else(|| json!([])), None)),
+        // Telegram: description 0-512 characters, short description 0-120.
+        "setmydescription" | "setmyshortdescription" => {
+            let (field, max) = if method == "setmydescription" { ("description", 512) } else { ("short_description", 120) };
+            let text = field_str(p, field).unwrap_or_default();
+            if text.chars().count() > max {
+                return Err(bad(format!("Bad Request: {field} is too long")));
+            }
+            st.descriptions.insert(field.to_owned(), text);
+            Ok((json!(true), None))
+        }
         "deletemycommands" => {
             st.commands = None;
             Ok((json!(true), None))
