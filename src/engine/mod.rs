@@ -7,11 +7,16 @@
 //!    ([`reading`]) before anything else, in every state. If it finds a crisis, the first reply is the crisis guidance
 //!    (overdose and emergencies first: 911 before anything else).
 //! 2. Then the input is handled as usual: a flow in progress keeps its place. A crisis
-//!    mention during the self-check or the "for whom?" question shows the guidance, answers
-//!    the message, and keeps the self-check where it was with a button to continue; a
-//!    pending "for whom?" question is dropped in favour of the new message.
-//! 3. A topic that carries a crisis kind always shows that guidance with its answer (once
-//!    per reply).
+//!    mention during the self-check shows the guidance, answers the message, and keeps the
+//!    self-check where it was with a button to continue. (A "for whom?" question stored by an
+//!    older version is answered by a short reply or dropped for the new message.)
+//! 3. A topic that carries a crisis kind opens its answer with that guidance (once per
+//!    reply). A block the reply before showed comes back as its shorter `again` version.
+//! 4. Answers come first: a topic with a version for someone asking about a person they care
+//!    about shows the version that fits, the other one a button away. A typed question that
+//!    leads back to the answer just given gets "that leads me back to ..." and other likely
+//!    topics instead of the same text; after crisis guidance, unsure guesses are buttons
+//!    under it.
 //!
 //! `step` cannot fail: unknown buttons, stale flows and removed topics lead to the menu.
 
