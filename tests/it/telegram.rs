@@ -651,7 +651,7 @@ async fn sigterm_finishes_acknowledged_updates(throttle: bool) {
         for _ in 0..n {
             let i = pushed.len();
             let chat = chats[i % chats.len()];
-            let command = if (i / chats.len()) % 2 == 0 { "/help" } else { "/privacy" };
+            let command = if (i / chats.len()).is_multiple_of(2) { "/help" } else { "/privacy" };
             pushed.push((fake.push_text(chat, command), chat, command));
         }
     };
