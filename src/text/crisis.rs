@@ -696,7 +696,8 @@ const DRUG_NAMES: &[&str] = &[
     "lorazepam",
     "diazepam",
 ];
-/// The medicine, including words that only point at it after a verb ("stopped taking it").
+/// The medicine, including words that only point at it after a verb ("stopped taking it"):
+/// every name of [`DRUG_NAMES`] but "pin" (a test keeps them in step).
 const DRUG_REFS: &[&str] = &[
     "klonopin",
     "clonazepam",
@@ -722,6 +723,12 @@ const DRUG_REFS: &[&str] = &[
     "dose",
     "doses",
     "dosage",
+    "greenies",
+    "greenie",
+    "zannies",
+    "alprazolam",
+    "lorazepam",
+    "diazepam",
     "taking",
     "take",
     "it",
@@ -1138,6 +1145,15 @@ mod tests {
         for text in ["how many greenies before you od", "is it an od if you take 3 zannies"] {
             assert!(graded(text).sure.contains(CrisisKind::Overdose), "{text}");
         }
+    }
+
+    #[test]
+    fn every_drug_name_also_counts_after_a_stop_verb() {
+        for name in DRUG_NAMES.iter().filter(|n| **n != "pin") {
+            assert!(DRUG_REFS.contains(name), "{name} is in DRUG_NAMES but not DRUG_REFS");
+        }
+        let detect = |t: &str| CrisisDetector::get().detect_graded(&normalize(t)).sure;
+        assert!(detect("stopped my greenies 3 days ago and cant sleep").contains(CrisisKind::Withdrawal));
     }
 
     #[test]
