@@ -232,28 +232,25 @@ impl Checker {
         }
     }
 
-    /// A one-line plain text (button labels, command descriptions).
     /// A plain text that may span lines (Telegram shows it as typed: no markup).
     fn plain_text(&mut self, at: &At, field: &Text, name: &str, max: usize) -> String {
         let text = field.get_ref().trim();
         if text.is_empty() {
             self.error(at, field.span().start, format!("\"{name}\" is empty"));
         } else if text.chars().count() > max {
-            self.error(at, field.span().start, format!("\"{name}\" is {} characters; Telegram allows {max}", text.chars().count()));
+            self.error(at, field.span().start, format!("\"{name}\" is longer than {max} characters"));
         }
         text.to_owned()
     }
 
+    /// A one-line plain text (button labels, command descriptions).
     fn label(&mut self, at: &At, field: &Text, name: &str, max: usize) -> String {
         let text = field.get_ref().trim();
-        if text.is_empty() {
-            self.error(at, field.span().start, format!("\"{name}\" is empty"));
-        } else if text.contains('\n') {
+        if text.contains('\n') {
             self.error(at, field.span().start, format!("\"{name}\" must be a single line"));
-        } else if text.chars().count() > max {
-            self.error(at, field.span().start, format!("\"{name}\" is longer than {max} characters"));
+            return text.to_owned();
         }
-        text.to_owned()
+        self.plain_text(at, field, name, max)
     }
 
     fn build(&mut self, files: &[SourceFile]) -> Option<ResponseSet> {

@@ -300,12 +300,7 @@ impl<'c> Ctx<'c> {
             return;
         }
         let crisis = &self.content.crisis;
-        let mut parts: Vec<&Rich> = kinds.iter().map(|k| self.block_text(k)).collect();
-        // The note for other countries once per run of crisis replies, with the full blocks.
-        if !kinds.iter().all(|k| self.state.last_crisis.contains(k)) {
-            parts.push(&crisis.outside_us);
-        }
-        let text = Rich::join(parts);
+        let text = self.blocks_text(kinds);
         let mut topics: Vec<&String> = Vec::new();
         for kind in kinds.iter() {
             for id in &crisis.block(kind).topics {
@@ -320,15 +315,25 @@ impl<'c> Ctx<'c> {
         self.mark_crisis(kinds);
     }
 
-    /// A crisis block's text: whole, or its shorter `again` version when the reply before
-    /// showed the same block (someone in withdrawal writing five messages reads it once).
-    fn block_text(&self, kind: CrisisKind) -> &'c Rich {
-        let block = self.content.crisis.block(kind);
-        if self.state.last_crisis.contains(kind) {
-            &block.again
-        } else {
-            &block.body
+    /// The crisis blocks for `kinds`, most urgent first: each whole, or its shorter `again`
+    /// version when the reply before showed it (someone in withdrawal writing five messages
+    /// reads it once); the note for other countries comes with the whole blocks.
+    fn blocks_text(&self, kinds: CrisisSet) -> Rich {
+        let crisis = &self.content.crisis;
+        let shown_before = |k: CrisisKind| self.state.last_crisis.contains(k);
+        let mut parts: Vec<&Rich> =
+            kinds.iter().map(|k| if shown_before(k) { &crisis.block(k).again } else { &crisis.block(k).body }).collect();
+        if !kinds.iter().all(shown_before) {
+            parts.push(&crisis.outside_us);
         }
+        Rich::join(parts)
+    }
+
+    /// "Main menu" and "Get help now": the last row under every answer.
+    fn menu_and_help_row(&self) -> Vec<Button> {
+        let mut row = self.menu_button();
+        row.push(Button { label: self.content.bot.button_crisis.clone(), action: Action::Crisis });
+        row
     }
 
     /// The calm question for a message that may describe a crisis: "yes" opens the /crisis
@@ -517,10 +522,7 @@ impl<'c> Ctx<'c> {
     /// away: nothing (a child's Poison Help advice least of all) waits behind a question.
     fn topic(&mut self, topic: &Topic) {
         let carried = topic.crisis.filter(|k| !self.turn.crisis.contains(*k));
-        let crisis_block = carried.map(|k| match self.state.last_crisis.contains(k) {
-            true => self.block_text(k).clone(),
-            false => Rich::join([self.block_text(k), &self.content.crisis.outside_us]),
-        });
+        let crisis_block = carried.map(|k| self.blocks_text(std::iter::once(k).collect()));
         let bot = &self.content.bot;
         let (answer, other) = match (&topic.answer_loved_one, self.state.audience) {
             (Some(loved), Some(Audience::LovedOne)) => (loved, Some((Audience::Myself, &bot.audience_self))),
@@ -534,9 +536,7 @@ impl<'c> Ctx<'c> {
         }
         buttons.extend(self.topic_buttons(&topic.related));
         // Help stays one tap away under every answer, whatever the message looked like.
-        let mut last = self.menu_button();
-        last.push(Button { label: self.content.bot.button_crisis.clone(), action: Action::Crisis });
-        buttons.push(last);
+        buttons.push(self.menu_and_help_row());
         self.send(text, buttons);
         if let Some(kind) = carried {
             self.mark_crisis(std::iter::once(kind).collect());
@@ -572,9 +572,7 @@ impl<'c> Ctx<'c> {
             }
         }
         let mut buttons = self.topic_buttons(ids);
-        let mut last = self.menu_button();
-        last.push(Button { label: self.content.bot.button_crisis.clone(), action: Action::Crisis });
-        buttons.push(last);
+        buttons.push(self.menu_and_help_row());
         self.send(repeat.fill("title", &topic.title), buttons);
         self.repeated = true;
     }

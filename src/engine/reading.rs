@@ -105,10 +105,12 @@ fn route(scores: &Scores, normalized: &str, content: &ResponseSet, guided: bool)
     // set: 77% right by the model alone, 94% with this fallback).
     // After crisis guidance an unsure answer would only push the guidance up the screen: the
     // likeliest topics become buttons under it instead (the engine puts them there).
-    if let (false, MatchOutcome::Answer(i)) = (guided, content.matcher.classify(normalized)) {
-        let plausible = scores.intents.iter().any(|(n, p)| *p >= t.suggest && content.intents.get(*n) == Some(&IntentTarget::Topic(i)));
-        if plausible {
-            return Route::Topic(i);
+    if !guided {
+        if let MatchOutcome::Answer(i) = content.matcher.classify(normalized) {
+            let plausible = scores.intents.iter().any(|(n, p)| *p >= t.suggest && content.intents.get(*n) == Some(&IntentTarget::Topic(i)));
+            if plausible {
+                return Route::Topic(i);
+            }
         }
     }
     let picks: Vec<usize> = scores
