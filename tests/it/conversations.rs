@@ -85,6 +85,12 @@ impl Chat {
     }
 }
 
+/// A chat stored by an older version while it waited for "for yourself or someone else?"
+/// about `topic` (the current version never enters that flow).
+fn stored_while_asking_for_whom(topic: &str) -> State {
+    State { flow: Flow::Audience { topic: topic.into() }, ..State::default() }
+}
+
 fn flow_name(flow: &Flow) -> String {
     match flow {
         Flow::Idle => "idle".into(),
@@ -267,12 +273,7 @@ fn loved_one_path() {
         &[(Say("what are the signs my son is misusing klonopin"), &[Topic("signs-of-addiction"), Audience(Some(Audience::LovedOne))])],
     );
     // A chat stored by an older version while it waited for "for whom?" still resolves.
-    let waiting = State {
-        flow: Flow::Audience { topic: "signs-of-addiction".into() },
-        audience: None,
-        last_topic: None,
-        last_crisis: Default::default(),
-    };
+    let waiting = stored_while_asking_for_whom("signs-of-addiction");
     let turn = step(&waiting, &Input::Text("for me"), content());
     assert_eq!(turn.topic.as_deref(), Some("signs-of-addiction"));
     assert_eq!(
@@ -281,7 +282,7 @@ fn loved_one_path() {
             flow: Flow::Idle,
             audience: Some(Audience::Myself),
             last_topic: Some("signs-of-addiction".into()),
-            last_crisis: Default::default()
+            ..State::default()
         })
     );
 }
@@ -327,12 +328,7 @@ fn a_follow_up_that_leads_back_to_the_answer_just_given_gets_something_new() {
 #[test]
 fn crisis_while_asked_for_whom_drops_the_question() {
     // A chat stored by an older version while it waited for "for whom?".
-    let waiting = State {
-        flow: Flow::Audience { topic: "signs-of-addiction".into() },
-        audience: None,
-        last_topic: None,
-        last_crisis: Default::default(),
-    };
+    let waiting = stored_while_asking_for_whom("signs-of-addiction");
     let turn = step(&waiting, &Input::Text("he overdosed and is not breathing"), content());
     assert_eq!(turn.crisis.iter().map(|k| k.name()).collect::<Vec<_>>(), ["overdose"]);
     assert!(turn.messages[0].text.plain.lines().next().unwrap_or("").contains("911"));
@@ -376,13 +372,10 @@ fn commands_and_odd_input() {
 
 #[test]
 fn a_stored_state_naming_a_removed_topic_degrades_to_the_menu() {
-    let state = State { flow: Flow::Audience { topic: "gone".into() }, audience: None, last_topic: None, last_crisis: Default::default() };
+    let state = stored_while_asking_for_whom("gone");
     let turn = step(&state, &Input::Text("me"), content());
     assert!(turn.messages.iter().flat_map(|m| m.buttons.iter().flatten()).any(|b| b.action.encode().starts_with("v1:t:")));
-    assert_eq!(
-        turn.next,
-        Next::Keep(State { flow: Flow::Idle, audience: Some(Audience::Myself), last_topic: None, last_crisis: Default::default() })
-    );
+    assert_eq!(turn.next, Next::Keep(State { flow: Flow::Idle, audience: Some(Audience::Myself), ..State::default() }));
 }
 
 /// In a group, a message not addressed to the bot gets the crisis guidance and nothing else:

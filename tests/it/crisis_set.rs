@@ -216,8 +216,8 @@ fn every_detected_crisis_message_gets_guidance_in_every_state_and_form() {
     };
     let states = [
         State::default(),
-        State { flow: Flow::Audience { topic: "dosage".into() }, audience: None, last_topic: None, last_crisis: Default::default() },
-        State { flow: Flow::SelfCheck { next: 2, yes: 0b11 }, audience: None, last_topic: None, last_crisis: Default::default() },
+        State { flow: Flow::Audience { topic: "dosage".into() }, ..State::default() },
+        State { flow: Flow::SelfCheck { next: 2, yes: 0b11 }, ..State::default() },
     ];
     let detector = CrisisDetector::get();
     let mut failures = Vec::new();

@@ -221,8 +221,10 @@ fn understanding_on_the_hold_outs() {
         // rules' word lists.
         ("holdout-d", 95.8, 90.4, 99.4, 14.2),
         // Written 2026-12-02 in parallel with the 13 new topics' examples, by a helper who saw
-        // no code, rules or data; measured once with the training data frozen: 94.5% (87.8%),
-        // 97.0%, 11.5%, with one explicit mention missed (an OD on "greenies": street names did
+        // no code, rules or data; measured with the training data frozen (first 95.0% (89.2%),
+        // 98.0%, 14.2% while 4 of its lines were also training examples; those were dropped and
+        // the thresholds re-set from cross-validation): 94.5% (87.8%), 97.0%, 11.5%, with one
+        // explicit mention missed (an OD on "greenies": street names did
         // not count as naming the drug). That one line was read and the street names added
         // ("pill" was tried too and dropped after E's false alarms rose): E no longer is a
         // hold-out for the rules' word lists.
@@ -251,7 +253,9 @@ fn understanding_on_the_hold_outs() {
         ("routing-holdout.tsv", 89.7, 96.9),
         ("routing-holdout-2.tsv", 86.8, 94.3),
         ("routing-holdout-3.tsv", 70.7, 87.4),
-        // Written 2026-12-02 with the 39 topics' one-line scopes; measured once: 85.6% / 93.6%.
+        // Written 2026-12-02 with the 39 topics' one-line scopes: 85.3% / 94.4% at first (16
+        // lines repeating training phrasings left out), 85.6% / 93.6% once the 7 overlapping
+        // examples were dropped and the thresholds re-set from cross-validation.
         ("routing-holdout-4.tsv", 85.5, 93.5),
     ] {
         let (direct, reach, total) = routing_figures(&set, file);
@@ -459,8 +463,7 @@ fn every_answer_offers_help_now_as_a_button() {
             &State {
                 flow: klonopin_bot::engine::Flow::Idle,
                 audience: Some(klonopin_bot::text::audience::Audience::Myself),
-                last_topic: None,
-                last_crisis: Default::default(),
+                ..State::default()
             },
             &Input::Button(&Action::Topic(topic.id.clone()).encode()),
             &set,
