@@ -76,6 +76,26 @@ pub struct BotFile {
     /// The classifier's thresholds.
     #[serde(default)]
     pub model: Option<ModelFile>,
+    /// Choosing a country for the numbers (needed once `regions/` has more than one).
+    #[serde(default)]
+    pub region: Option<RegionChoiceFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionChoiceFile {
+    /// The region shown until a chat chooses one (a file in `regions/`).
+    pub default: Text,
+    /// The button under crisis guidance that opens the choice.
+    pub button: Text,
+    /// The question above the countries' buttons.
+    pub prompt: Text,
+    /// The last button, for a country not in the list, and its reply.
+    pub other_button: Text,
+    pub other: Text,
+    /// Under an answer that gives American numbers, once a chat chose another country.
+    #[serde(default)]
+    pub us_numbers: Option<Text>,
 }
 
 #[derive(Deserialize)]
@@ -102,11 +122,13 @@ pub struct Commands {
     pub privacy: Text,
     pub forget: Text,
     pub about: Text,
+    #[serde(default)]
+    pub region: Option<Text>,
 }
 
 impl Commands {
-    pub fn entries(&self) -> [(&'static str, &Text); 9] {
-        [
+    pub fn entries(&self) -> Vec<(&'static str, &Text)> {
+        let mut entries = vec![
             ("start", &self.start),
             ("topics", &self.topics),
             ("crisis", &self.crisis),
@@ -116,7 +138,11 @@ impl Commands {
             ("privacy", &self.privacy),
             ("forget", &self.forget),
             ("about", &self.about),
-        ]
+        ];
+        if let Some(region) = &self.region {
+            entries.push(("region", region));
+        }
+        entries
     }
 }
 
@@ -125,6 +151,9 @@ impl Commands {
 pub struct CrisisFile {
     pub intro: Text,
     pub outside_us: Text,
+    /// Under whole blocks once a chat chose a region other than the default (`{region}`).
+    #[serde(default)]
+    pub region_note: Option<Text>,
     pub overdose: CrisisBlockFile,
     pub withdrawal: CrisisBlockFile,
     #[serde(rename = "self-harm")]
@@ -162,4 +191,65 @@ pub struct BandFile {
     pub text: Text,
     #[serde(default)]
     pub topics: Vec<Text>,
+}
+
+/// `regions/<code>.toml`: one country's numbers, each with the source it was checked against.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionFile {
+    pub name: Text,
+    /// Lower-case names a person might type for the country.
+    #[serde(default)]
+    pub names: Vec<Text>,
+    /// When the numbers were last checked against their sources (YYYY-MM-DD).
+    pub checked: Text,
+    pub emergency: EmergencyFile,
+    #[serde(default)]
+    pub crisis: Option<ServiceFile>,
+    #[serde(default)]
+    pub poison: Option<ServiceFile>,
+    #[serde(default)]
+    pub helpline: Option<ServiceFile>,
+    /// A line (markup) pointing to treatment: "Find a program at [FindTreatment.gov](...)".
+    #[serde(default)]
+    pub treatment: Option<Text>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmergencyFile {
+    pub number: Text,
+    /// Another number that works too (112 in much of the world).
+    #[serde(default)]
+    pub also: Option<Text>,
+    pub source: Text,
+}
+
+/// A phone service. `line`, `reach` and `short` override how it is written out.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceFile {
+    pub name: Text,
+    pub number: Text,
+    #[serde(default)]
+    pub hours: Option<Text>,
+    #[serde(default)]
+    pub cost: Option<Text>,
+    #[serde(default)]
+    pub text: Option<Text>,
+    #[serde(default)]
+    pub languages: Option<Text>,
+    #[serde(default)]
+    pub about: Option<Text>,
+    /// A note for operators (never shown).
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub note: Option<serde::de::IgnoredAny>,
+    pub source: Text,
+    #[serde(default)]
+    pub line: Option<Text>,
+    #[serde(default)]
+    pub reach: Option<Text>,
+    #[serde(default)]
+    pub short: Option<Text>,
 }

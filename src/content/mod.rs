@@ -8,6 +8,7 @@ pub mod diagnostic;
 pub mod examples;
 mod files;
 pub mod model;
+pub mod region;
 pub mod render;
 
 use std::collections::HashMap;
@@ -22,7 +23,8 @@ use crate::text::crisis::CrisisKind;
 use crate::text::model::{Classifier, Thresholds};
 use crate::text::topics::{MatchOutcome, TopicMatcher, TopicPhrases};
 use diagnostic::Positions;
-use files::{BotFile, CrisisFile, SelfCheckFile, Text, TopicFile};
+use files::{BotFile, CrisisFile, RegionFile, SelfCheckFile, Text, TopicFile};
+use region::{fill, is_template, placeholders, Region, Service, ServiceParts, PLACEHOLDERS};
 use render::escape_html;
 
 /// Telegram's limit for one message, in UTF-16 code units.
@@ -173,6 +175,10 @@ impl Checker {
         self.diags.push(Diagnostic { file: at.display.to_owned(), line, col, severity, message: message.into() });
     }
 
+    fn errors(&self) -> usize {
+        self.diags.iter().filter(|d| d.severity == Severity::Error).count()
+    }
+
     fn error(&mut self, at: &At, offset: usize, message: impl Into<String>) {
         self.push(at, offset, Severity::Error, message);
     }
@@ -258,6 +264,7 @@ impl Checker {
         let mut crisis = None;
         let mut selfcheck = None;
         let mut topic_files = Vec::new();
+        let mut region_files = Vec::new();
         for file in files {
             let at = At { display: &file.display, pos: Positions::new(&file.text) };
             match file.relative.as_str() {
@@ -265,11 +272,18 @@ impl Checker {
                 "crisis.toml" => crisis = Some((file, self.parse::<CrisisFile>(&at, &file.text))),
                 "selfcheck.toml" => selfcheck = Some((file, self.parse::<SelfCheckFile>(&at, &file.text))),
                 "README.md" => {}
+                rel if rel.starts_with("regions/") && rel.ends_with(".toml") && !rel["regions/".len()..].contains('/') => {
+                    region_files.push((file, self.parse::<RegionFile>(&at, &file.text)));
+                }
                 rel if examples::is_example_file(rel) => {}
                 rel if rel.starts_with("topics/") && rel.ends_with(".toml") && !rel["topics/".len()..].contains('/') => {
                     topic_files.push((file, self.parse::<TopicFile>(&at, &file.text)));
                 }
-                _ => self.warn(&at, 0, "not a response file, ignored (expected bot.toml, crisis.toml, selfcheck.toml or topics/<id>.toml)"),
+                _ => self.warn(
+                    &at,
+                    0,
+                    "not a response file, ignored (expected bot.toml, crisis.toml, selfcheck.toml, topics/<id>.toml or regions/<code>.toml)",
+                ),
             }
         }
         for (name, found) in [("bot.toml", bot.is_some()), ("crisis.toml", crisis.is_some()), ("selfcheck.toml", selfcheck.is_some())] {
@@ -292,7 +306,12 @@ impl Checker {
                 known.entry(stem.to_owned()).or_insert(usize::MAX);
             }
         }
-        let bot = bot.and_then(|(f, parsed)| Some((f, parsed?))).map(|(f, b)| self.bot(f, &b, &known));
+        let bot = bot.and_then(|(f, parsed)| Some((f, parsed?)));
+        let regions = self.regions(&region_files, bot.as_ref().map(|(f, b)| (*f, b)));
+        let (bot, bot_regional, region_choice) = match bot.map(|(f, b)| self.bot(f, &b, &known, &regions)) {
+            Some((texts, regional, choice)) => (Some(texts), regional, choice),
+            None => (None, Vec::new(), None),
+        };
         let mut topics = topics;
         if let Some(bot) = &bot {
             for (topic, _) in &mut topics {
@@ -301,9 +320,27 @@ impl Checker {
                 topic.answer_loved_one = topic.answer_loved_one.take().map(|lo| Rich::join([&lo, &list]));
             }
         }
-        let crisis = crisis.and_then(|(f, parsed)| Some((f, parsed?))).map(|(f, c)| self.crisis(f, &c, &known));
+        let crisis = crisis.and_then(|(f, parsed)| Some((f, parsed?))).map(|(f, c)| self.crisis(f, &c, &known, &regions));
         let selfcheck = selfcheck.and_then(|(f, parsed)| Some((f, parsed?))).map(|(f, s)| self.selfcheck(f, &s, &known));
         let (bot, crisis, selfcheck) = (bot?, crisis?, selfcheck?);
+        let mut crisis = crisis.into_iter();
+        let default_crisis = crisis.next()?;
+        let regions: Vec<RegionTexts> = regions
+            .into_iter()
+            .zip(bot_regional)
+            .zip(std::iter::once(None).chain(crisis.map(Some)))
+            .map(|((region, [help_now, greeting, help, about, us_numbers]), crisis)| RegionTexts {
+                region,
+                // The default region's texts are the set's own (`crisis`, `bot`).
+                crisis: crisis.unwrap_or_else(CrisisTexts::empty),
+                help_now,
+                greeting,
+                help,
+                about,
+                us_numbers,
+            })
+            .collect();
+        let crisis = default_crisis;
 
         for (topic, (file, related)) in &topics {
             let at = At { display: &file.display, pos: Positions::new(&file.text) };
@@ -317,10 +354,16 @@ impl Checker {
                 }
             }
             if let Some(kind) = topic.crisis {
-                let full = Rich::join([&topic.answer, &crisis.block(kind).body, &crisis.outside_us]);
+                // The longest block of any region.
+                let block = std::iter::once(&crisis)
+                    .chain(regions.iter().skip(1).map(|r| &r.crisis))
+                    .map(|c| Rich::join([&c.block(kind).body, &c.outside_us]))
+                    .max_by_key(Rich::telegram_len)
+                    .unwrap_or_default();
+                let full = Rich::join([&topic.answer, &block]);
                 self.check_answer_length(&at, &full, "body");
                 if let Some(lo) = &topic.answer_loved_one {
-                    let full = Rich::join([lo, &crisis.block(kind).body, &crisis.outside_us]);
+                    let full = Rich::join([lo, &block]);
                     self.check_answer_length(&at, &full, "loved_one");
                 }
             } else {
@@ -337,7 +380,19 @@ impl Checker {
         let matcher = TopicMatcher::build(&phrases);
         self.check_reachable(files, &topics, &matcher);
         let (classifier, intents) = self.classifier(files, &topics, &bot);
-        Some(ResponseSet { version: version_of(files), bot, crisis, selfcheck, topics, matcher, classifier, intents, by_id })
+        Some(ResponseSet {
+            version: version_of(files),
+            bot,
+            crisis,
+            selfcheck,
+            topics,
+            matcher,
+            classifier,
+            intents,
+            regions,
+            region_choice,
+            by_id,
+        })
     }
 
     /// Collects `examples/` and trains the classifier on them (none without examples).
@@ -486,8 +541,29 @@ impl Checker {
         refs.iter().map(|r| r.get_ref().clone()).collect()
     }
 
-    fn bot(&mut self, file: &SourceFile, b: &BotFile, by_id: &HashMap<String, usize>) -> BotTexts {
+    /// `bot.toml`: its texts (those that give numbers in the default region's), the same
+    /// texts for every region (`[help_now, greeting, help, about, us_numbers]`), and the
+    /// region choice.
+    fn bot(
+        &mut self,
+        file: &SourceFile,
+        b: &BotFile,
+        by_id: &HashMap<String, usize>,
+        regions: &[Region],
+    ) -> (BotTexts, Vec<[Rich; 5]>, Option<RegionChoice>) {
         let at = At { display: &file.display, pos: Positions::new(&file.text) };
+        let help_now = self.help_now(&at, &b.help_now, regions);
+        let greeting = self.localized(&at, &b.greeting, "greeting", regions);
+        let help = self.localized(&at, &b.help, "help", regions);
+        let about = self.localized(&at, &b.about, "about", regions);
+        let us_numbers = match b.region.as_ref().and_then(|r| r.us_numbers.as_ref()) {
+            Some(text) => self.localized(&at, text, "region.us_numbers", regions),
+            None => vec![Rich::default(); regions.len()],
+        };
+        let regional: Vec<[Rich; 5]> = (0..regions.len())
+            .map(|i| [help_now[i].clone(), greeting[i].clone(), help[i].clone(), about[i].clone(), us_numbers[i].clone()])
+            .collect();
+        let region_choice = self.region_choice(&at, b, regions);
         if b.menu.is_empty() {
             self.error(&at, 0, "\"menu\" is empty: list the topic ids of the main menu");
         }
@@ -503,21 +579,21 @@ impl Checker {
             let description = self.label(&at, text, &format!("commands.{name}"), 256);
             commands.push((name.to_owned(), description));
         }
-        BotTexts {
-            greeting: self.rich(&at, &b.greeting, "greeting"),
-            help: self.rich(&at, &b.help, "help"),
+        let texts = BotTexts {
+            greeting: greeting[0].clone(),
+            help: help[0].clone(),
             menu_prompt: self.rich(&at, &b.menu_prompt, "menu_prompt"),
             menu: self.topic_refs(&at, &b.menu, by_id, "\"menu\""),
             fallback: self.rich(&at, &b.fallback, "fallback"),
             did_you_mean: self.rich(&at, &b.did_you_mean, "did_you_mean"),
             privacy: self.rich(&at, &b.privacy, "privacy"),
-            about: self.rich(&at, &b.about, "about"),
+            about: about[0].clone(),
             audience_self: self.label(&at, &b.audience_self, "audience_self", 60),
             audience_loved_one: self.label(&at, &b.audience_loved_one, "audience_loved_one", 60),
             cancelled: self.rich(&at, &b.cancelled, "cancelled"),
             forgotten: self.rich(&at, &b.forgotten, "forgotten"),
             non_text: self.rich(&at, &b.non_text, "non_text"),
-            help_now: self.help_now(&at, &b.help_now),
+            help_now: help_now[0].clone(),
             button_menu: self.label(&at, &b.button_menu, "button_menu", 60),
             button_crisis: self.label(&at, &b.button_crisis, "button_crisis", 60),
             button_selfcheck: self.label(&at, &b.button_selfcheck, "button_selfcheck", 60),
@@ -532,7 +608,200 @@ impl Checker {
                 .map(|t| self.label(&at, t, "short_description", TELEGRAM_MAX_SHORT_DESCRIPTION)),
             smalltalk: b.smalltalk.iter().map(|(name, text)| (name.clone(), self.rich(&at, text, &format!("smalltalk.{name}")))).collect(),
             thresholds: self.thresholds(&at, b.model.as_ref()),
+        };
+        (texts, regional, region_choice)
+    }
+
+    /// `[region]` in `bot.toml`: needed (and only used) when there is more than one region.
+    fn region_choice(&mut self, at: &At, b: &BotFile, regions: &[Region]) -> Option<RegionChoice> {
+        match &b.region {
+            None if regions.len() > 1 => {
+                self.error(
+                    at,
+                    0,
+                    "responses/regions/ has more than one country: add a [region] table (default, button, prompt, other_button, other)",
+                );
+                None
+            }
+            None => None,
+            Some(r) => Some(RegionChoice {
+                button: self.label(at, &r.button, "region.button", 60),
+                prompt: self.rich(at, &r.prompt, "region.prompt"),
+                other_button: self.label(at, &r.other_button, "region.other_button", 60),
+                other: self.rich(at, &r.other, "region.other"),
+            }),
         }
+    }
+
+    /// `regions/<code>.toml`, checked, the default region (`[region] default`, else `us`) first
+    /// and the others by name.
+    fn regions(&mut self, files: &[(&SourceFile, Option<RegionFile>)], bot: Option<(&SourceFile, &BotFile)>) -> Vec<Region> {
+        let mut regions = Vec::new();
+        let mut names: HashMap<String, String> = HashMap::new();
+        for (file, parsed) in files {
+            let Some(r) = parsed else { continue };
+            let errors_before = self.errors();
+            let at = At { display: &file.display, pos: Positions::new(&file.text) };
+            let code = file.relative.trim_start_matches("regions/").trim_end_matches(".toml").to_owned();
+            if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_lowercase()) {
+                self.error(
+                    &at,
+                    0,
+                    format!("\"{code}\" is not a country code: name the file after the country's two-letter code, like regions/gb.toml"),
+                );
+            }
+            let name = self.label(&at, &r.name, "name", 60);
+            let checked = r.checked.get_ref();
+            let date = checked.len() == 10
+                && checked.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+            if !date {
+                self.error(
+                    &at,
+                    r.checked.span().start,
+                    format!("checked \"{checked}\" must be the date the numbers were checked, as YYYY-MM-DD"),
+                );
+            }
+            let number = |this: &mut Self, field: &Text, what: &str, may_be_empty: bool| {
+                let n = field.get_ref().trim();
+                let listed_elsewhere = n.is_empty() && may_be_empty;
+                if !listed_elsewhere && !n.bytes().any(|b| b.is_ascii_digit()) {
+                    this.error(&at, field.span().start, format!("{what} \"{n}\" is not a phone number"));
+                }
+                n.to_owned()
+            };
+            let source = |this: &mut Self, field: &Text, what: &str| {
+                let s = field.get_ref().trim();
+                if !(s.starts_with("https://") || s.starts_with("http://")) || s.contains(char::is_whitespace) {
+                    this.error(&at, field.span().start, format!("{what}.source must be the web address the number was checked against"));
+                }
+            };
+            let emergency = number(self, &r.emergency.number, "emergency.number", false);
+            source(self, &r.emergency.source, "emergency");
+            if let Some(also) = &r.emergency.also {
+                number(self, also, "emergency.also", false);
+            }
+            let service = |this: &mut Self, s: &Option<files::ServiceFile>, what: &str| {
+                let s = s.as_ref()?;
+                let number = number(this, &s.number, &format!("{what}.number"), what != "crisis");
+                source(this, &s.source, what);
+                fn get(t: &Option<Text>) -> Option<&str> {
+                    t.as_ref().map(|t| t.get_ref().trim())
+                }
+                Some(Service::compose(&ServiceParts {
+                    name: s.name.get_ref().trim(),
+                    number: &number,
+                    hours: get(&s.hours),
+                    cost: get(&s.cost),
+                    text: get(&s.text),
+                    languages: get(&s.languages),
+                    about: get(&s.about),
+                    source: s.source.get_ref().trim(),
+                    line: get(&s.line),
+                    reach: get(&s.reach),
+                    short: get(&s.short),
+                }))
+            };
+            let crisis = service(self, &r.crisis, "crisis");
+            if crisis.is_none() {
+                self.error(&at, 0, "every region needs a suicide and crisis line: add a [crisis] table");
+            }
+            let poison = service(self, &r.poison, "poison");
+            let helpline = service(self, &r.helpline, "helpline");
+            let mut typed = Vec::new();
+            for n in r.names.iter().chain(std::iter::once(&r.name)) {
+                let normalized = crate::text::normalize::normalize(n.get_ref());
+                if normalized.is_empty() {
+                    continue;
+                }
+                if let Some(other) = names.insert(normalized.clone(), code.clone()) {
+                    if other != code {
+                        self.error(&at, n.span().start, format!("the name \"{normalized}\" is also one of regions/{other}.toml's"));
+                    }
+                }
+                if !typed.contains(&normalized) {
+                    typed.push(normalized);
+                }
+            }
+            if self.errors() > errors_before {
+                // Its numbers cannot be trusted: the texts are not checked against them too.
+                continue;
+            }
+            regions.push(Region {
+                code,
+                name,
+                names: typed,
+                emergency,
+                crisis,
+                poison,
+                helpline,
+                treatment: r.treatment.as_ref().map(|t| t.get_ref().trim().to_owned()),
+            });
+        }
+        if regions.is_empty() {
+            return regions;
+        }
+        let (default, default_at) = match bot.and_then(|(f, b)| Some((f, b.region.as_ref()?))) {
+            Some((f, r)) => (r.default.get_ref().clone(), Some((f, r.default.span().start))),
+            None => ("us".to_owned(), None),
+        };
+        let sort_name = |r: &Region| r.name.trim_start_matches("the ").to_lowercase();
+        regions.sort_by_key(|r| (r.code != default, sort_name(r)));
+        if regions[0].code != default {
+            let message = format!("the default region \"{default}\" has no file regions/{default}.toml");
+            match default_at {
+                Some((f, offset)) => {
+                    let at = At { display: &f.display, pos: Positions::new(&f.text) };
+                    self.error(&at, offset, message);
+                }
+                None => self.diags.push(file_problem("regions/", message)),
+            }
+        }
+        regions
+    }
+
+    /// A text that may give numbers, once per region (the default first), or as written when
+    /// the folder has no regions. Markup problems are reported at their place in the file.
+    fn localized(&mut self, at: &At, field: &Text, name: &str, regions: &[Region]) -> Vec<Rich> {
+        let written = self.rich(at, field, name);
+        let text = field.get_ref();
+        for (_, p) in placeholders(text) {
+            if !PLACEHOLDERS.iter().any(|(known, _)| *known == p) {
+                let known: Vec<String> = PLACEHOLDERS.iter().map(|(k, _)| format!("{{{k}}}")).collect();
+                self.error(at, field.span().start, format!("in \"{name}\": unknown placeholder {{{p}}} (known: {})", known.join(", ")));
+            }
+        }
+        if regions.is_empty() {
+            if is_template(text) {
+                self.error(
+                    at,
+                    field.span().start,
+                    format!("\"{name}\" uses placeholders such as {{emergency}}, but responses/regions/ has no countries to fill them"),
+                );
+            }
+            return vec![written];
+        }
+        if !is_template(text) {
+            return vec![written; regions.len()];
+        }
+        regions
+            .iter()
+            .map(|region| match render::render(&fill(text, region)) {
+                Ok(rich) => {
+                    self.check_fits(at, field, name, &rich);
+                    rich
+                }
+                Err(errors) => {
+                    for e in errors {
+                        self.error(
+                            at,
+                            field.span().start,
+                            format!("in \"{name}\" with the numbers of regions/{}.toml: {}", region.code, e.message),
+                        );
+                    }
+                    Rich::default()
+                }
+            })
+            .collect()
     }
 
     fn check_in(&mut self, at: &At, b: &BotFile) -> Option<CheckIn> {
@@ -586,76 +855,120 @@ impl Checker {
     }
 
     /// `help_now` closes most replies, so it must carry the lines that matter most.
-    fn help_now(&mut self, at: &At, text: &Text) -> Rich {
-        let rich = self.rich(at, text, "help_now");
+    fn help_now(&mut self, at: &At, text: &Text, regions: &[Region]) -> Vec<Rich> {
+        let texts = self.localized(at, text, "help_now", regions);
         let offset = text.span().start;
-        for (number, what) in [("911", "911 (emergencies)"), ("988", "988 (suicide and crisis)"), (SAMHSA, "the SAMHSA National Helpline")]
-        {
-            if !rich.plain.contains(number) {
-                self.error(at, offset, format!("help_now must give {what}, {number}: it closes every reply that shows no crisis guidance"));
-            }
-        }
-        rich
-    }
-
-    fn crisis(&mut self, file: &SourceFile, c: &CrisisFile, by_id: &HashMap<String, usize>) -> CrisisTexts {
-        let at = At { display: &file.display, pos: Positions::new(&file.text) };
-        let block = |this: &mut Self, kind: CrisisKind, b: &files::CrisisBlockFile| {
-            let name = format!("{}.body", kind.name());
-            let body = this.rich(&at, &b.body, &name);
-            this.check_crisis_resources(&at, kind, &b.body);
-            let again = match &b.again {
-                Some(again) => {
-                    this.check_crisis_resources(&at, kind, again);
-                    this.rich(&at, again, &format!("{}.again", kind.name()))
+        for (i, rich) in texts.iter().enumerate() {
+            let needs = Needs::of(regions.get(i));
+            let crisis_what = if regions.get(i).is_some() { needs.crisis_what.as_str() } else { "988 (suicide and crisis)" };
+            let mut wanted = vec![(&needs.emergency, needs.emergency_what.as_str()), (&needs.crisis, crisis_what)];
+            wanted.extend(needs.helpline.as_ref().map(|(n, what)| (n, what.as_str())));
+            for (number, what) in wanted {
+                if !rich.plain.contains(number.as_str()) {
+                    self.error(
+                        at,
+                        offset,
+                        format!("help_now must give {what}, {number}{}: it closes every reply that shows no crisis guidance", needs.whose),
+                    );
                 }
-                None => body.clone(),
-            };
-            CrisisBlock { body, again, topics: this.topic_refs(&at, &b.topics, by_id, &format!("[{}] topics", kind.name())) }
-        };
-        let overdose = block(self, CrisisKind::Overdose, &c.overdose);
-        let withdrawal = block(self, CrisisKind::Withdrawal, &c.withdrawal);
-        let self_harm = block(self, CrisisKind::SelfHarm, &c.self_harm);
-        let texts = CrisisTexts {
-            intro: self.rich(&at, &c.intro, "intro"),
-            outside_us: self.rich(&at, &c.outside_us, "outside_us"),
-            overdose,
-            withdrawal,
-            self_harm,
-        };
-        let page = crisis_page(&texts);
-        if page.telegram_len() > TELEGRAM_MAX_TEXT {
-            self.error(&at, 0, format!(
-                "the /crisis page (intro, the three blocks and outside_us) is {} characters; it must fit one Telegram message ({TELEGRAM_MAX_TEXT})",
-                page.telegram_len()
-            ));
+            }
         }
         texts
     }
 
-    /// Every crisis block carries an emergency line and SAMHSA; overdose puts 911 first.
-    fn check_crisis_resources(&mut self, at: &At, kind: CrisisKind, body: &Text) {
-        let text = body.get_ref();
-        let offset = body.span().start;
-        let name = kind.name();
-        if !text.contains("911") && !text.contains("988") {
-            self.error(at, offset, format!("crisis block [{name}] has no emergency line: it must give 911 or 988"));
+    /// `crisis.toml`, once per region (the default first; once as written without regions).
+    fn crisis(&mut self, file: &SourceFile, c: &CrisisFile, by_id: &HashMap<String, usize>, regions: &[Region]) -> Vec<CrisisTexts> {
+        let at = At { display: &file.display, pos: Positions::new(&file.text) };
+        let count = regions.len().max(1);
+        let block = |this: &mut Self, kind: CrisisKind, b: &files::CrisisBlockFile| -> Vec<CrisisBlock> {
+            let bodies = this.localized(&at, &b.body, &format!("{}.body", kind.name()), regions);
+            let agains = match &b.again {
+                Some(again) => this.localized(&at, again, &format!("{}.again", kind.name()), regions),
+                None => bodies.clone(),
+            };
+            let topics = this.topic_refs(&at, &b.topics, by_id, &format!("[{}] topics", kind.name()));
+            let mut out = Vec::new();
+            // Checked as written (with the numbers filled in): "first line" is a line of the file.
+            let written = |t: &Text, i: usize| regions.get(i).map_or_else(|| t.get_ref().clone(), |r| fill(t.get_ref(), r));
+            for (i, (body, again)) in bodies.into_iter().zip(agains).enumerate() {
+                this.check_crisis_resources(&at, kind, &written(&b.body, i), b.body.span().start, regions.get(i));
+                if let Some(a) = &b.again {
+                    this.check_crisis_resources(&at, kind, &written(a, i), a.span().start, regions.get(i));
+                }
+                out.push(CrisisBlock { body, again, topics: topics.clone() });
+            }
+            out
+        };
+        let overdose = block(self, CrisisKind::Overdose, &c.overdose);
+        let withdrawal = block(self, CrisisKind::Withdrawal, &c.withdrawal);
+        let self_harm = block(self, CrisisKind::SelfHarm, &c.self_harm);
+        let intro = self.localized(&at, &c.intro, "intro", regions);
+        let outside_us = self.localized(&at, &c.outside_us, "outside_us", regions);
+        let region_note = match &c.region_note {
+            Some(note) => self.localized(&at, note, "region_note", regions),
+            None if regions.len() > 1 => {
+                self.error(
+                    &at,
+                    0,
+                    "responses/regions/ has more than one country: add region_note, the line under the blocks of a chosen country",
+                );
+                vec![Rich::default(); count]
+            }
+            None => outside_us.clone(),
+        };
+        let mut all = Vec::new();
+        let parts = overdose.into_iter().zip(withdrawal).zip(self_harm).zip(intro).zip(outside_us).zip(region_note);
+        for (i, (((((overdose, withdrawal), self_harm), intro), outside_us), region_note)) in parts.enumerate() {
+            // The default region's blocks end with the note for other countries; a chosen
+            // region's with the line that says whose numbers these are.
+            let outside_us = if i == 0 { outside_us } else { region_note };
+            let texts = CrisisTexts { intro, outside_us, overdose, withdrawal, self_harm };
+            let page = crisis_page(&texts);
+            if page.telegram_len() > TELEGRAM_MAX_TEXT {
+                let whose = regions.get(i).map(|r| format!(" with the numbers of regions/{}.toml", r.code)).unwrap_or_default();
+                self.error(&at, 0, format!(
+                    "the /crisis page (intro, the three blocks and outside_us){whose} is {} characters; it must fit one Telegram message ({TELEGRAM_MAX_TEXT})",
+                    page.telegram_len()
+                ));
+            }
+            all.push(texts);
         }
-        if !text.contains(SAMHSA) {
-            self.error(at, offset, format!("crisis block [{name}] must give the SAMHSA National Helpline, {SAMHSA}"));
+        all
+    }
+
+    /// Every crisis block carries an emergency line and the helpline; overdose puts the
+    /// emergency number first and gives the poison centre; self-harm gives the crisis line.
+    fn check_crisis_resources(&mut self, at: &At, kind: CrisisKind, text: &str, offset: usize, region: Option<&Region>) {
+        let name = kind.name();
+        let needs = Needs::of(region);
+        let whose = &needs.whose;
+        let (emergency, crisis) = (needs.emergency.as_str(), needs.crisis.as_str());
+        if !text.contains(emergency) && !text.contains(crisis) {
+            self.error(at, offset, format!("crisis block [{name}] has no emergency line: it must give {emergency} or {crisis}{whose}"));
+        }
+        if let Some((number, what)) = &needs.helpline {
+            if !text.contains(number.as_str()) {
+                self.error(at, offset, format!("crisis block [{name}] must give {what}, {number}{whose}"));
+            }
         }
         match kind {
             CrisisKind::Overdose => {
                 let first_line = text.trim_start().lines().next().unwrap_or("");
-                if !first_line.contains("911") {
-                    self.error(at, offset, "crisis block [overdose] must give 911 in its first line: emergency lines come first");
+                if !first_line.contains(emergency) {
+                    self.error(
+                        at,
+                        offset,
+                        format!("crisis block [overdose] must give {emergency} in its first line: emergency lines come first{whose}"),
+                    );
                 }
-                if !text.contains(POISON_HELP) {
-                    self.error(at, offset, format!("crisis block [overdose] must give Poison Help, {POISON_HELP}"));
+                if let Some((number, what)) = &needs.poison {
+                    if !text.contains(number.as_str()) {
+                        self.error(at, offset, format!("crisis block [overdose] must give {what}, {number}{whose}"));
+                    }
                 }
             }
-            CrisisKind::SelfHarm if !text.contains("988") => {
-                self.error(at, offset, "crisis block [self-harm] must give 988, the Suicide & Crisis Lifeline");
+            CrisisKind::SelfHarm if !text.contains(crisis) => {
+                self.error(at, offset, format!("crisis block [self-harm] must give {crisis}, {}{whose}", needs.crisis_what));
             }
             _ => {}
         }
@@ -710,6 +1023,45 @@ impl Checker {
             resume: self.label(&at, &s.resume, "resume", 60),
             questions,
             bands,
+        }
+    }
+}
+
+/// The numbers the texts of one region must give, and how messages name them. Without
+/// regions, the American ones the texts are written with.
+struct Needs {
+    emergency: String,
+    emergency_what: String,
+    crisis: String,
+    crisis_what: String,
+    helpline: Option<(String, String)>,
+    poison: Option<(String, String)>,
+    /// " (with regions/gb.toml)", or nothing without regions.
+    whose: String,
+}
+
+impl Needs {
+    fn of(region: Option<&Region>) -> Needs {
+        let Some(r) = region else {
+            return Needs {
+                emergency: "911".into(),
+                emergency_what: "911 (emergencies)".into(),
+                crisis: "988".into(),
+                crisis_what: "the Suicide & Crisis Lifeline".into(),
+                helpline: Some((SAMHSA.into(), "the SAMHSA National Helpline".into())),
+                poison: Some((POISON_HELP.into(), "Poison Help".into())),
+                whose: String::new(),
+            };
+        };
+        let numbered = |s: &Option<Service>| s.as_ref().filter(|s| !s.number.is_empty()).map(|s| (s.number.clone(), s.short.clone()));
+        Needs {
+            emergency: r.emergency.clone(),
+            emergency_what: "the emergency number".into(),
+            crisis: r.crisis.as_ref().map_or_else(|| r.emergency.clone(), |c| c.number.clone()),
+            crisis_what: r.crisis.as_ref().map_or_else(|| "the crisis line".into(), |c| c.short.clone()),
+            helpline: numbered(&r.helpline),
+            poison: numbered(&r.poison),
+            whose: format!(" (with regions/{}.toml)", r.code),
         }
     }
 }

@@ -25,6 +25,11 @@ pub struct ResponseSet {
     pub classifier: Option<Arc<Classifier>>,
     /// What each of the classifier's intents leads to.
     pub intents: Vec<IntentTarget>,
+    /// The countries whose numbers the bot knows (`regions/`), the default one first; its
+    /// texts are `crisis` and `bot`'s own. Empty when the folder has no regions.
+    pub regions: Vec<RegionTexts>,
+    /// How a chat chooses its region (`[region]` in `bot.toml`), when there is a choice.
+    pub region_choice: Option<RegionChoice>,
     pub(crate) by_id: HashMap<String, usize>,
 }
 
@@ -32,6 +37,31 @@ impl ResponseSet {
     pub fn topic(&self, id: &str) -> Option<&Topic> {
         self.by_id.get(id).map(|i| &self.topics[*i])
     }
+
+    /// A region other than the default, by code.
+    pub fn other_region(&self, code: &str) -> Option<&RegionTexts> {
+        self.regions.iter().skip(1).find(|r| r.region.code == code)
+    }
+}
+
+/// The texts that give numbers, written out with one region's numbers.
+pub struct RegionTexts {
+    pub region: crate::content::region::Region,
+    pub crisis: CrisisTexts,
+    pub help_now: Rich,
+    pub greeting: Rich,
+    pub help: Rich,
+    pub about: Rich,
+    /// Under answers that give American numbers ("In {region}: emergency {emergency}...").
+    pub us_numbers: Rich,
+}
+
+/// Choosing a region: the button under crisis guidance, the question, and "another country".
+pub struct RegionChoice {
+    pub button: String,
+    pub prompt: Rich,
+    pub other_button: String,
+    pub other: Rich,
 }
 
 /// The bot's own texts (`bot.toml`).
@@ -90,6 +120,12 @@ pub struct CrisisTexts {
 }
 
 impl CrisisTexts {
+    /// No texts (a default region's slot: its texts are the set's own).
+    pub fn empty() -> CrisisTexts {
+        let block = || CrisisBlock { body: Rich::default(), again: Rich::default(), topics: Vec::new() };
+        CrisisTexts { intro: Rich::default(), outside_us: Rich::default(), overdose: block(), withdrawal: block(), self_harm: block() }
+    }
+
     pub fn block(&self, kind: CrisisKind) -> &CrisisBlock {
         match kind {
             CrisisKind::Overdose => &self.overdose,

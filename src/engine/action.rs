@@ -13,8 +13,17 @@ pub enum Action {
     Crisis,
     Audience(Audience, String),
     SelfCheckStart,
-    SelfCheckAnswer { question: u8, yes: bool },
+    SelfCheckAnswer {
+        question: u8,
+        yes: bool,
+    },
     SelfCheckResume,
+    /// "Which country are you in?" with a button per country.
+    Regions,
+    /// A country chosen for the numbers (a `regions/` code).
+    Region(String),
+    /// "Another country": one not in the list.
+    OtherRegion,
 }
 
 const PREFIX: &str = "v1:";
@@ -30,6 +39,9 @@ impl Action {
             Action::SelfCheckStart => format!("{PREFIX}s"),
             Action::SelfCheckAnswer { question, yes } => format!("{PREFIX}q:{question}:{}", if *yes { 'y' } else { 'n' }),
             Action::SelfCheckResume => format!("{PREFIX}r"),
+            Action::Regions => format!("{PREFIX}g"),
+            Action::Region(code) => format!("{PREFIX}g:{code}"),
+            Action::OtherRegion => format!("{PREFIX}g:*"),
         }
     }
 
@@ -42,6 +54,9 @@ impl Action {
             ("c", "") => Some(Action::Crisis),
             ("s", "") => Some(Action::SelfCheckStart),
             ("r", "") => Some(Action::SelfCheckResume),
+            ("g", "") => Some(Action::Regions),
+            ("g", "*") => Some(Action::OtherRegion),
+            ("g", code) => Some(Action::Region(code.to_owned())),
             ("a", arg) => {
                 let (who, id) = arg.split_once(':')?;
                 let audience = match who {
@@ -90,6 +105,9 @@ mod tests {
             Action::SelfCheckAnswer { question: 10, yes: true },
             Action::SelfCheckAnswer { question: 0, yes: false },
             Action::SelfCheckResume,
+            Action::Regions,
+            Action::Region("gb".into()),
+            Action::OtherRegion,
         ];
         for a in actions {
             assert_eq!(Action::decode(&a.encode()), Some(a.clone()), "{}", a.encode());

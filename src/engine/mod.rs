@@ -28,11 +28,12 @@ pub use action::Action;
 pub use state::{Flow, State};
 
 use crate::content::IntentTarget;
-use crate::content::{crisis_page, ResponseSet, Rich, Topic, SELF_CHECK_QUESTIONS};
+use crate::content::{crisis_page, CrisisTexts, RegionTexts, ResponseSet, Rich, Topic, SELF_CHECK_QUESTIONS};
 use crate::text::audience::{audience_cue, Audience};
 use crate::text::crisis::{CrisisKind, CrisisSet};
 use crate::text::model::Scores;
 use crate::text::normalize::normalize;
+use crate::text::place::mentioned_place;
 use crate::text::topics::MAX_SUGGESTIONS;
 use reading::{crisis_of, read, Route};
 
@@ -182,6 +183,7 @@ enum Command {
     Privacy,
     About,
     Forget,
+    Region,
 }
 
 impl Command {
@@ -196,6 +198,7 @@ impl Command {
             "privacy" => Command::Privacy,
             "about" => Command::About,
             "forget" => Command::Forget,
+            "region" | "country" => Command::Region,
             _ => return None,
         })
     }
@@ -257,7 +260,7 @@ impl<'c> Ctx<'c> {
         if !self.turn.crisis.is_empty() {
             return;
         }
-        let help_now = &self.content.bot.help_now;
+        let help_now = self.help_now_text();
         let Some(last) = self.turn.messages.last_mut() else { return };
         let asking = last.buttons.iter().flatten().any(|b| matches!(b.action, Action::SelfCheckAnswer { .. }));
         if !asking {
@@ -299,7 +302,7 @@ impl<'c> Ctx<'c> {
         if kinds.is_empty() {
             return;
         }
-        let crisis = &self.content.crisis;
+        let crisis = self.crisis_texts();
         let text = self.blocks_text(kinds);
         let mut topics: Vec<&String> = Vec::new();
         for kind in kinds.iter() {
@@ -310,16 +313,89 @@ impl<'c> Ctx<'c> {
             }
         }
         let mut buttons = self.topic_buttons(topics);
+        buttons.extend(self.region_row());
         buttons.push(self.menu_button());
         self.send(text, buttons);
         self.mark_crisis(kinds);
+    }
+
+    /// The chosen region's texts, when a chat chose one other than the default.
+    fn regional(&self) -> Option<&'c RegionTexts> {
+        self.state.region.as_deref().and_then(|code| self.content.other_region(code))
+    }
+
+    /// The crisis texts with the chat's numbers.
+    fn crisis_texts(&self) -> &'c CrisisTexts {
+        self.regional().map_or(&self.content.crisis, |r| &r.crisis)
+    }
+
+    fn help_now_text(&self) -> &'c Rich {
+        self.regional().map_or(&self.content.bot.help_now, |r| &r.help_now)
+    }
+
+    /// "Numbers for another country", under crisis guidance (when there is a choice).
+    fn region_row(&self) -> Option<Vec<Button>> {
+        let choice = self.content.region_choice.as_ref()?;
+        Some(vec![Button { label: choice.button.clone(), action: Action::Regions }])
+    }
+
+    /// "Which country are you in?" and a button per country, two to a row.
+    fn region_picker(&mut self) {
+        let Some(choice) = &self.content.region_choice else {
+            self.crisis_page();
+            return;
+        };
+        let mut buttons: Vec<Vec<Button>> = self
+            .content
+            .regions
+            .chunks(2)
+            .map(|pair| {
+                pair.iter().map(|r| Button { label: capitalized(&r.region.name), action: Action::Region(r.region.code.clone()) }).collect()
+            })
+            .collect();
+        buttons.push(vec![Button { label: choice.other_button.clone(), action: Action::OtherRegion }]);
+        buttons.push(self.menu_button());
+        self.send(choice.prompt.clone(), buttons);
+    }
+
+    /// Keeps a chat's country (`None`: the default) and shows its numbers.
+    fn choose_region(&mut self, code: &str) {
+        let known = self.content.regions.iter().position(|r| r.region.code == code);
+        match known {
+            Some(0) => self.state.region = None,
+            Some(_) => self.state.region = Some(code.to_owned()),
+            None => {
+                let Some(choice) = &self.content.region_choice else { return self.crisis_page() };
+                let text = choice.other.clone();
+                let mut buttons = vec![vec![Button { label: self.content.bot.button_crisis.clone(), action: Action::Crisis }]];
+                buttons.push(self.menu_button());
+                self.send(text, buttons);
+                return;
+            }
+        }
+        self.crisis_page();
+    }
+
+    /// A country the message names ("i'm in the uk"): kept for the chat. A message that is
+    /// only that is a choice, answered with that country's numbers, when `may_choose`;
+    /// returns whether it was.
+    fn notice_region(&mut self, normalized: &str, may_choose: bool) -> bool {
+        let places = self.content.regions.iter().map(|r| (r.region.code.as_str(), r.region.names.as_slice()));
+        let Some((code, whole)) = mentioned_place(normalized, places) else { return false };
+        if whole && may_choose {
+            self.choose_region(code);
+            return true;
+        }
+        let default = self.content.regions.first().is_some_and(|r| r.region.code == code);
+        self.state.region = if default { None } else { Some(code.to_owned()) };
+        false
     }
 
     /// The crisis blocks for `kinds`, most urgent first: each whole, or its shorter `again`
     /// version when the reply before showed it (someone in withdrawal writing five messages
     /// reads it once); the note for other countries comes with the whole blocks.
     fn blocks_text(&self, kinds: CrisisSet) -> Rich {
-        let crisis = &self.content.crisis;
+        let crisis = self.crisis_texts();
         let shown_before = |k: CrisisKind| self.state.last_crisis.contains(k);
         let mut parts: Vec<&Rich> =
             kinds.iter().map(|k| if shown_before(k) { &crisis.block(k).again } else { &crisis.block(k).body }).collect();
@@ -360,6 +436,12 @@ impl<'c> Ctx<'c> {
     fn on_text(&mut self, text: &str) {
         let normalized = normalize(text);
         let reading = read(&normalized, self.content);
+        // "uk" or "i live in australia" alone chooses the numbers, unless it is a crisis
+        // (then the guidance, with that country's numbers, comes first as always).
+        let may_choose = reading.crisis.is_empty() && !matches!(self.state.flow, Flow::SelfCheck { .. });
+        if self.notice_region(&normalized, may_choose) {
+            return;
+        }
         let kinds = reading.crisis;
         self.crisis_first(kinds);
         if reading.check_in {
@@ -444,18 +526,19 @@ impl<'c> Ctx<'c> {
         let kinds = crisis_of(&normalize(&payload_text), self.content);
         self.crisis_first(kinds);
         let bot = &self.content.bot;
+        let regional = self.regional();
         match command {
             Command::Start => {
                 self.state.flow = Flow::Idle;
                 match self.content.topic(payload) {
                     Some(topic) => self.topic(topic),
                     None => {
-                        let text = bot.greeting.clone();
+                        let text = regional.map_or(&bot.greeting, |r| &r.greeting).clone();
                         self.menu_with(text);
                     }
                 }
             }
-            Command::Help => self.send(bot.help.clone(), vec![self.menu_button()]),
+            Command::Help => self.send(regional.map_or(&bot.help, |r| &r.help).clone(), vec![self.menu_button()]),
             Command::Menu => self.menu(),
             Command::Crisis => self.crisis_page(),
             Command::SelfCheck => self.start_self_check(),
@@ -465,7 +548,14 @@ impl<'c> Ctx<'c> {
                 self.menu_with(text);
             }
             Command::Privacy => self.send(bot.privacy.clone(), vec![self.menu_button()]),
-            Command::About => self.send(bot.about.clone(), vec![self.menu_button()]),
+            Command::About => self.send(regional.map_or(&bot.about, |r| &r.about).clone(), vec![self.menu_button()]),
+            Command::Region => {
+                let places = self.content.regions.iter().map(|r| (r.region.code.as_str(), r.region.names.as_slice()));
+                match mentioned_place(&normalize(payload), places) {
+                    Some((code, _)) => self.choose_region(code),
+                    None => self.region_picker(),
+                }
+            }
             Command::Forget => {
                 self.state = State::default();
                 self.forget = true;
@@ -498,13 +588,19 @@ impl<'c> Ctx<'c> {
                 Flow::SelfCheck { next, .. } => self.ask_question(next),
                 _ => self.menu(),
             },
+            Action::Regions => self.region_picker(),
+            Action::Region(code) => self.choose_region(&code),
+            // Not a code of any region: the advice for other countries.
+            Action::OtherRegion => self.choose_region("*"),
         }
     }
 
     fn crisis_page(&mut self) {
         self.crisis_page_shown = true;
-        let text = crisis_page(&self.content.crisis);
-        self.send(text, vec![self.menu_button()]);
+        let text = crisis_page(self.crisis_texts());
+        let mut buttons: Vec<Vec<Button>> = self.region_row().into_iter().collect();
+        buttons.push(self.menu_button());
+        self.send(text, buttons);
         self.mark_crisis(CrisisKind::ALL.into_iter().collect());
     }
 
@@ -529,7 +625,10 @@ impl<'c> Ctx<'c> {
             (Some(_), _) => (&topic.answer, Some((Audience::LovedOne, &bot.audience_loved_one))),
             (None, _) => (&topic.answer, None),
         };
-        let text = Rich::join(crisis_block.iter().chain([answer]));
+        // An answer written with American numbers, read in another country: that country's
+        // numbers right under it.
+        let us_note = self.regional().filter(|_| gives_us_numbers(&answer.plain)).map(|r| &r.us_numbers);
+        let text = Rich::join(crisis_block.iter().chain([answer]).chain(us_note));
         let mut buttons = Vec::new();
         if let Some((audience, label)) = other {
             buttons.push(vec![Button { label: label.clone(), action: Action::Audience(audience, topic.id.clone()) }]);
@@ -625,6 +724,17 @@ impl<'c> Ctx<'c> {
 }
 
 /// "yes" / "no" typed instead of tapped.
+/// Whether a text gives an American phone number (911, 988, a 1-800 line).
+fn gives_us_numbers(plain: &str) -> bool {
+    ["911", "988", "1-800-", "1-888-", "1-877-", "1-866-"].iter().any(|n| plain.contains(n))
+}
+
+/// "the United Kingdom" as a button label: "The United Kingdom".
+fn capitalized(name: &str) -> String {
+    let mut chars = name.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
 fn yes_no(normalized: &str) -> Option<bool> {
     match normalized {
         "yes" | "y" | "yeah" | "yep" | "yup" | "ya" | "yes i have" | "si" | "true" => Some(true),

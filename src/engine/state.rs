@@ -24,6 +24,9 @@ pub struct State {
     /// the shorter version of the same block instead of the whole text again.
     #[serde(default, skip_serializing_if = "no_kinds")]
     pub last_crisis: CrisisSet,
+    /// The country chosen for phone numbers (a `regions/` code), if not the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 fn no_kinds(set: &CrisisSet) -> bool {

@@ -5,5 +5,6 @@ pub mod crisis;
 pub mod fuzzy;
 pub mod model;
 pub mod normalize;
+pub mod place;
 pub mod redact;
 pub mod topics;

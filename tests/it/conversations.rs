@@ -35,6 +35,10 @@ enum Expect {
     FirstLine(&'static str),
     /// Some message contains this.
     Says(&'static str),
+    /// No message contains this.
+    Lacks(&'static str),
+    /// The chat's chosen country (`None`: the default).
+    Region(Option<&'static str>),
     /// Some button's data starts with this.
     Button(&'static str),
     NoButton(&'static str),
@@ -118,6 +122,8 @@ fn check(name: &str, script: &[(Do, &[Expect])]) {
                     assert!(first.contains(s), "{at}: first line {first:?} lacks {s:?}");
                 }
                 Expect::Says(s) => assert!(texts.iter().any(|t| t.contains(s)), "{at}: no message contains {s:?}: {texts:#?}"),
+                Expect::Lacks(s) => assert!(!texts.iter().any(|t| t.contains(s)), "{at}: a message contains {s:?}: {texts:#?}"),
+                Expect::Region(r) => assert_eq!(chat.state.region.as_deref(), *r, "{at}: region"),
                 Expect::Button(p) => assert!(buttons.iter().any(|b| b.starts_with(p)), "{at}: no button {p:?} in {buttons:?}"),
                 Expect::NoButton(p) => assert!(!buttons.iter().any(|b| b.starts_with(p)), "{at}: unexpected button {p:?}"),
                 Expect::Flow(f) => assert_eq!(flow_name(&chat.state.flow), *f, "{at}: flow"),
@@ -542,4 +548,72 @@ fn a_block_shown_in_the_reply_before_comes_back_shorter() {
         first_message(&chat.run(&Say("klonopin withdrawal is rough"))).starts_with(body),
         "the /crisis page does not shorten the next block"
     );
+}
+
+#[test]
+fn a_country_chosen_by_name_or_by_button_gives_its_numbers_first() {
+    check(
+        "regions",
+        &[
+            // Named in a crisis message: that country's numbers, and kept for the chat.
+            (
+                Say("I'm in the UK who do I call if I took too many"),
+                &[Crisis(&["overdose"]), FirstLine("999"), Says("NHS 111"), Lacks("911"), Lacks(POISON), Region(Some("gb"))],
+            ),
+            (Say("i want to kill myself"), &[Crisis(&["self-harm"]), FirstLine("116 123"), Lacks("call or text 988 now")]),
+            // An answer with American numbers says so; the closing line has the chat's.
+            (Say("what is klonopin"), &[Topic("what-is-klonopin"), Says("Emergency: 999"), Lacks("911"), Lacks(SAMHSA)]),
+            (Say("signs of addiction"), &[Topic("signs-of-addiction"), Says("are American"), Says("Emergency: 999")]),
+            (Say("/crisis"), &[FirstLine("999"), Says("numbers for the United Kingdom"), Button("v1:g")]),
+            // By button.
+            (Press("v1:g"), &[Button("v1:g:au"), Button("v1:g:us"), Button("v1:g:ca"), NoTopic]),
+            (Press("v1:g:au"), &[FirstLine("000"), Says("13 11 26"), Says("13 11 14"), Region(Some("au"))]),
+            (Say("my friend stopped her klonopin cold turkey 3 days ago"), &[Crisis(&["withdrawal"]), FirstLine("000"), Lacks("911")]),
+            // Another country: the general advice, the numbers kept.
+            (Press("v1:g"), &[Button("v1:g:*")]),
+            (Press("v1:g:*"), &[Says("findahelpline.com"), Region(Some("au"))]),
+            // A name alone is a choice; /region with a name too; the default country is no state.
+            (Say("canada"), &[FirstLine("911"), Says("numbers for Canada"), Region(Some("ca"))]),
+            (Say("/region united states"), &[FirstLine("911"), Says(SAMHSA), Region(None)]),
+            (Say("the pills were made in australia"), &[Region(None)]),
+            (Say("/region"), &[Button("v1:g:gb"), Region(None)]),
+            (Press("v1:g:gb"), &[Region(Some("gb"))]),
+            (Say("/forget"), &[Forget]),
+            (Say("/crisis"), &[FirstLine("911"), Region(None)]),
+        ],
+    );
+}
+
+/// For every country and every kind of crisis: the guidance opens with that country's
+/// emergency or crisis number, and gives no American number the country does not share.
+#[test]
+fn every_crisis_block_shows_the_chosen_countrys_numbers_first() {
+    let set = content();
+    assert!(set.regions.len() >= 5, "expected the shipped countries, found {}", set.regions.len());
+    let messages = [
+        ("overdose", "my son took a whole bottle of pins"),
+        ("withdrawal", "ran out of my klonopin 2 days ago and shaking"),
+        ("self-harm", "i want to die"),
+    ];
+    for region in set.regions.iter().skip(1) {
+        let r = &region.region;
+        let crisis_number = r.crisis.as_ref().map(|c| c.number.clone()).unwrap_or_default();
+        for (kind, message) in messages {
+            let state = State { region: Some(r.code.clone()), ..State::default() };
+            let turn = step(&state, &Input::Text(message), set);
+            let kinds: Vec<&str> = turn.crisis.iter().map(|k| k.name()).collect();
+            assert!(kinds.contains(&kind), "{}: {message:?} gave {kinds:?}", r.code);
+            let first = &turn.messages[0].text.plain;
+            let first_line = first.lines().next().unwrap_or("");
+            assert!(
+                first_line.contains(&r.emergency) || first_line.contains(&crisis_number),
+                "{}: {kind} opens with {first_line:?}",
+                r.code
+            );
+            for us in ["911", POISON, SAMHSA, "call or text 988"] {
+                let theirs = r.emergency == us || crisis_number == us || (us == "call or text 988" && crisis_number == "988");
+                assert!(theirs || !first.contains(us), "{}: the {kind} guidance gives the American {us}: {first}", r.code);
+            }
+        }
+    }
 }
