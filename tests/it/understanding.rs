@@ -229,6 +229,14 @@ fn understanding_on_the_hold_outs() {
         // ("pill" was tried too and dropped after E's false alarms rose): E no longer is a
         // hold-out for the rules' word lists.
         ("holdout-e", 94.9, 87.7, 97.4, 11.6),
+        // Written 2026-12-02 by a helper who saw only the brief, while the regions were built;
+        // 6 of its 210 crisis and 11 of its 210 benign lines were also training examples or
+        // phrasings and were dropped before the first measurement. Measured once, training
+        // frozen: 96.6% (overdose 92.9%, withdrawal 98.5%, self-harm 95.8%), 98.5%, 15.1%
+        // (22.1% with check-ins), one explicit mention missed (Italian: "too many tablets ...
+        // won't wake"). That one line was read and Italian, French and Portuguese overdose
+        // phrases added: F no longer is a hold-out for the rules' word lists.
+        ("holdout-f", 97.0, 95.7, 98.9, 15.2),
     ];
     // Every figure is printed before any floor is checked.
     let mut failures = Vec::new();
@@ -257,6 +265,9 @@ fn understanding_on_the_hold_outs() {
         // lines repeating training phrasings left out), 85.6% / 93.6% once the 7 overlapping
         // examples were dropped and the thresholds re-set from cross-validation.
         ("routing-holdout-4.tsv", 85.5, 93.5),
+        // Written 2026-12-02 with the 39 topics' one-line scopes (27 of 378 lines repeating a
+        // training example or phrasing dropped before measuring): 84.3% / 92.9%.
+        ("routing-holdout-5.tsv", 84.2, 92.8),
     ] {
         let (direct, reach, total) = routing_figures(&set, file);
         if total < 200 || direct < direct_floor || reach < reach_floor {
@@ -357,10 +368,13 @@ fn no_training_example_repeats_a_hold_out_message() {
         "crisis/holdout-d-benign.tsv",
         "crisis/holdout-e-positive.tsv",
         "crisis/holdout-e-benign.tsv",
+        "crisis/holdout-f-positive.tsv",
+        "crisis/holdout-f-benign.tsv",
         "routing-holdout.tsv",
         "routing-holdout-2.tsv",
         "routing-holdout-3.tsv",
         "routing-holdout-4.tsv",
+        "routing-holdout-5.tsv",
     ] {
         let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
         for (i, line) in std::fs::read_to_string(&path).expect("hold-out").lines().enumerate() {
