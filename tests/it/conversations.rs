@@ -617,3 +617,17 @@ fn every_crisis_block_shows_the_chosen_countrys_numbers_first() {
         }
     }
 }
+
+/// Clonazepam's other brand names are the same medicine everywhere a name counts.
+#[test]
+fn rivotril_and_other_brand_names_are_clonazepam() {
+    check(
+        "brands",
+        &[
+            (Say("what is rivotril"), &[Topic("what-is-klonopin"), Says("Rivotril"), Crisis(&[])]),
+            (Say("ran out of my rivotril 2 days ago and im shaking"), &[Crisis(&["withdrawal"]), FirstLine("911")]),
+            (Say("my daughter swallowed a bunch of paxam"), &[Crisis(&["overdose"]), FirstLine("911")]),
+            (Say("is ribotril addictive"), &[Topic("is-it-addictive")]),
+        ],
+    );
+}
