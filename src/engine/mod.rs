@@ -333,6 +333,12 @@ impl<'c> Ctx<'c> {
         self.regional().map_or(&self.content.bot.help_now, |r| &r.help_now)
     }
 
+    /// "The phone numbers in this answer are American", under a text that gives them, once
+    /// a chat chose another country.
+    fn us_numbers_note(&self, text: &Rich) -> Option<&'c Rich> {
+        self.regional().filter(|_| gives_us_numbers(&text.plain)).map(|r| &r.us_numbers)
+    }
+
     /// "Numbers for another country", under crisis guidance (when there is a choice).
     fn region_row(&self) -> Option<Vec<Button>> {
         let choice = self.content.region_choice.as_ref()?;
@@ -627,7 +633,7 @@ impl<'c> Ctx<'c> {
         };
         // An answer written with American numbers, read in another country: that country's
         // numbers right under it.
-        let us_note = self.regional().filter(|_| gives_us_numbers(&answer.plain)).map(|r| &r.us_numbers);
+        let us_note = self.us_numbers_note(answer);
         let text = Rich::join(crisis_block.iter().chain([answer]).chain(us_note));
         let mut buttons = Vec::new();
         if let Some((audience, label)) = other {
@@ -715,7 +721,8 @@ impl<'c> Ctx<'c> {
             Some(band) => {
                 let mut buttons = self.topic_buttons(&band.topics);
                 buttons.push(self.menu_button());
-                self.send(band.text.clone(), buttons);
+                let text = Rich::join([&band.text].into_iter().chain(self.us_numbers_note(&band.text)));
+                self.send(text, buttons);
             }
             None => self.menu(),
         }

@@ -631,3 +631,21 @@ fn rivotril_and_other_brand_names_are_clonazepam() {
         ],
     );
 }
+
+/// The self-check's result names American helplines: with another country chosen, it says
+/// so, and closes with that country's numbers.
+#[test]
+fn a_self_check_result_in_another_country_says_its_numbers_are_american() {
+    let mut chat = Chat::new();
+    chat.run(&Say("/region uk"));
+    chat.run(&Say("/selfcheck"));
+    for i in 0..11u8 {
+        chat.run(&RawButton(Box::leak(format!("v1:q:{i}:y").into_boxed_str())));
+    }
+    let last = chat.last.expect("a reply");
+    let text = &last.messages.last().expect("the result").text.plain;
+    assert!(text.contains(SAMHSA), "the band for 11 names SAMHSA: {text}");
+    assert!(text.contains("are American"), "{text}");
+    assert!(text.contains("Emergency: 999"), "{text}");
+    assert_eq!(chat.state.region.as_deref(), Some("gb"));
+}
