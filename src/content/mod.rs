@@ -713,6 +713,15 @@ impl Checker {
                 if normalized.is_empty() {
                     continue;
                 }
+                if crate::text::topics::STOPWORDS.contains(&normalized.as_str()) {
+                    // "us": "the number for us to call" would switch someone's numbers.
+                    self.error(
+                        &at,
+                        n.span().start,
+                        format!("the name \"{normalized}\" is an everyday word: people would choose this country by accident"),
+                    );
+                    continue;
+                }
                 if let Some(other) = names.insert(normalized.clone(), code.clone()) {
                     if other != code {
                         self.error(&at, n.span().start, format!("the name \"{normalized}\" is also one of regions/{other}.toml's"));
@@ -864,7 +873,7 @@ impl Checker {
             let mut wanted = vec![(&needs.emergency, needs.emergency_what.as_str()), (&needs.crisis, crisis_what)];
             wanted.extend(needs.helpline.as_ref().map(|(n, what)| (n, what.as_str())));
             for (number, what) in wanted {
-                if !rich.plain.contains(number.as_str()) {
+                if !gives_number(&rich.plain, number) {
                     self.error(
                         at,
                         offset,
@@ -943,18 +952,18 @@ impl Checker {
         let needs = Needs::of(region);
         let whose = &needs.whose;
         let (emergency, crisis) = (needs.emergency.as_str(), needs.crisis.as_str());
-        if !text.contains(emergency) && !text.contains(crisis) {
+        if !gives_number(text, emergency) && !gives_number(text, crisis) {
             self.error(at, offset, format!("crisis block [{name}] has no emergency line: it must give {emergency} or {crisis}{whose}"));
         }
         if let Some((number, what)) = &needs.helpline {
-            if !text.contains(number.as_str()) {
+            if !gives_number(text, number) {
                 self.error(at, offset, format!("crisis block [{name}] must give {what}, {number}{whose}"));
             }
         }
         match kind {
             CrisisKind::Overdose => {
                 let first_line = text.trim_start().lines().next().unwrap_or("");
-                if !first_line.contains(emergency) {
+                if !gives_number(first_line, emergency) {
                     self.error(
                         at,
                         offset,
@@ -962,12 +971,12 @@ impl Checker {
                     );
                 }
                 if let Some((number, what)) = &needs.poison {
-                    if !text.contains(number.as_str()) {
+                    if !gives_number(text, number) {
                         self.error(at, offset, format!("crisis block [overdose] must give {what}, {number}{whose}"));
                     }
                 }
             }
-            CrisisKind::SelfHarm if !text.contains(crisis) => {
+            CrisisKind::SelfHarm if !gives_number(text, crisis) => {
                 self.error(at, offset, format!("crisis block [self-harm] must give {crisis}, {}{whose}", needs.crisis_what));
             }
             _ => {}
@@ -1025,6 +1034,27 @@ impl Checker {
             bands,
         }
     }
+}
+
+/// Whether `text` gives `number` whole: "15" is not given by "150 mg", nor "111" by
+/// "0800 111 0 111".
+fn gives_number(text: &str, number: &str) -> bool {
+    let digit = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit());
+    let mut from = 0;
+    while let Some(i) = text[from..].find(number) {
+        let at = from + i;
+        let end = at + number.len();
+        // A digit or a digit group ("0800 111") right before or after makes it another number.
+        let before = text[..at].trim_end_matches(' ');
+        let glued_before = digit(text[..at].chars().next_back()) || (text[..at].ends_with(' ') && digit(before.chars().next_back()));
+        let after = &text[end..];
+        let glued_after = digit(after.chars().next()) || (after.starts_with(' ') && digit(after.trim_start_matches(' ').chars().next()));
+        if !glued_before && !glued_after {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
 }
 
 /// The numbers the texts of one region must give, and how messages name them. Without
@@ -1125,6 +1155,17 @@ fn version_of(files: &[SourceFile]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_number_counts_only_whole() {
+        assert!(gives_number("Call 15 now", "15"));
+        assert!(gives_number("call 15.", "15"));
+        assert!(!gives_number("take 150 mg", "15"));
+        assert!(!gives_number("TelefonSeelsorge 0800 111 0 111", "111"));
+        assert!(gives_number("Call 111 now", "111"));
+        assert!(gives_number("Samaritans 116 123 (free)", "116 123"));
+        assert!(!gives_number("no number here", "911"));
+    }
 
     #[test]
     fn sources_fold_into_a_quote_of_short_links_and_stay_whole_in_plain_text() {

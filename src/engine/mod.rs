@@ -124,7 +124,15 @@ pub struct Turn {
 
 /// Handles one input.
 pub fn step(state: &State, input: &Input, content: &ResponseSet) -> Turn {
+    step_hinted(state, input, content, None)
+}
+
+/// [`step`], with the country the person's app suggests (Telegram's `language_code`, such
+/// as `en-GB`: see [`country_of_language`]). Only a hint: a chat that chose no country gets a
+/// button with that country's numbers under crisis guidance, never a silent switch.
+pub fn step_hinted(state: &State, input: &Input, content: &ResponseSet, country_hint: Option<&str>) -> Turn {
     let mut ctx = Ctx::new(content, state.clone());
+    ctx.country_hint = country_hint.filter(|c| content.other_region(c).is_some()).map(str::to_owned);
     let was_in_self_check = matches!(state.flow, Flow::SelfCheck { .. });
     if matches!(ctx.state.flow, Flow::Audience { .. }) && !matches!(input, Input::Button(_)) {
         // A new message answers the pending "for whom?" question or replaces it.
@@ -212,6 +220,8 @@ struct Ctx<'c> {
     /// This turn told the person that the answer they asked for is the one just given.
     repeated: bool,
     crisis_page_shown: bool,
+    /// A country the person's app suggests (a known region other than the default).
+    country_hint: Option<String>,
 }
 
 impl<'c> Ctx<'c> {
@@ -224,7 +234,7 @@ impl<'c> Ctx<'c> {
             check_in: false,
             events: Vec::new(),
         };
-        Ctx { content, state, turn, forget: false, repeated: false, crisis_page_shown: false }
+        Ctx { content, state, turn, forget: false, repeated: false, crisis_page_shown: false, country_hint: None }
     }
 
     fn finish(mut self, was_in_self_check: bool) -> Turn {
@@ -342,7 +352,15 @@ impl<'c> Ctx<'c> {
     /// "Numbers for another country", under crisis guidance (when there is a choice).
     fn region_row(&self) -> Option<Vec<Button>> {
         let choice = self.content.region_choice.as_ref()?;
-        Some(vec![Button { label: choice.button.clone(), action: Action::Regions }])
+        let mut row = Vec::new();
+        // The app says "en-GB" and the chat chose nothing: that country's numbers, one tap away.
+        if self.state.region.is_none() {
+            if let Some(hinted) = self.country_hint.as_deref().and_then(|c| self.content.other_region(c)) {
+                row.push(Button { label: capitalized(&hinted.region.name), action: Action::Region(hinted.region.code.clone()) });
+            }
+        }
+        row.push(Button { label: choice.button.clone(), action: Action::Regions });
+        Some(row)
     }
 
     /// "Which country are you in?" and a button per country, two to a row.
@@ -371,6 +389,9 @@ impl<'c> Ctx<'c> {
             Some(0) => self.state.region = None,
             Some(_) => self.state.region = Some(code.to_owned()),
             None => {
+                // Not in the list: the default numbers (with their note for other countries)
+                // rather than a country the person just said they are not in.
+                self.state.region = None;
                 let Some(choice) = &self.content.region_choice else { return self.crisis_page() };
                 let text = choice.other.clone();
                 let mut buttons = vec![vec![Button { label: self.content.bot.button_crisis.clone(), action: Action::Crisis }]];
@@ -731,6 +752,12 @@ impl<'c> Ctx<'c> {
 }
 
 /// "yes" / "no" typed instead of tapped.
+/// The country part of a language tag ("en-GB", "pt_br" -> "gb", "br"), if it has one.
+pub fn country_of_language(tag: &str) -> Option<String> {
+    let country = tag.split(['-', '_']).nth(1)?;
+    (country.len() == 2 && country.bytes().all(|b| b.is_ascii_alphabetic())).then(|| country.to_ascii_lowercase())
+}
+
 /// Whether a text gives an American phone number (911, 988, a 1-800 line).
 fn gives_us_numbers(plain: &str) -> bool {
     ["911", "988", "1-800-", "1-888-", "1-877-", "1-866-"].iter().any(|n| plain.contains(n))

@@ -19,7 +19,7 @@ use teloxide::{ApiError, RequestError};
 use super::direct::{DirectSender, Outgoing};
 use super::render::{parts, Part};
 use super::App;
-use crate::engine::{step, Event, Input, Next, State, Turn};
+use crate::engine::{step_hinted, Event, Input, Next, State, Turn};
 use crate::stats::ErrorKind;
 use crate::text::normalize::normalize;
 
@@ -147,7 +147,7 @@ where
     B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
 {
     match input_of(&msg, &app.username) {
-        Some(input) => process(&bot, &app, update.id.0, msg.chat.id, &input).await,
+        Some(input) => process(&bot, &app, update.id.0, msg.chat.id, &input, language_of(msg.from.as_ref())).await,
         None => overheard(&bot, &app, update.id.0, &msg).await,
     }
     Ok(())
@@ -201,7 +201,7 @@ where
     // Rules and classifier, as for a new message: an edit that now describes a crisis is
     // answered again.
     if !crate::engine::reading::crisis_of(&normalize(text), &app.content()).is_empty() {
-        process(&bot, &app, update.id.0, msg.chat.id, &input).await;
+        process(&bot, &app, update.id.0, msg.chat.id, &input, language_of(msg.from.as_ref())).await;
     }
     Ok(())
 }
@@ -215,14 +215,19 @@ where
         log::warn!("update {}: answerCallbackQuery failed: {}", update.id.0, error_kind(&e));
     }
     let (Some(data), Some(message)) = (query.data.as_deref(), query.message.as_ref()) else { return Ok(()) };
-    process(&bot, &app, update.id.0, message.chat().id, &Input::Button(data)).await;
+    process(&bot, &app, update.id.0, message.chat().id, &Input::Button(data), language_of(Some(&query.from))).await;
     Ok(())
+}
+
+/// The language tag of the person's app (never stored or logged).
+fn language_of(user: Option<&teloxide::types::User>) -> Option<&str> {
+    user?.language_code.as_deref()
 }
 
 /// Loads the chat's state, runs the engine, sends the replies, stores the new state.
 /// Never fails: every problem is logged with the update id and its kind, and an unreadable
 /// state starts the chat over instead of dropping the message.
-async fn process<B>(bot: &B, app: &App, update_id: u32, chat_id: ChatId, input: &Input<'_>)
+async fn process<B>(bot: &B, app: &App, update_id: u32, chat_id: ChatId, input: &Input<'_>, language: Option<&str>)
 where
     B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
 {
@@ -237,7 +242,9 @@ where
     };
     let state = stored.clone().unwrap_or_default();
     let content = app.content();
-    let turn: Turn = step(&state, input, &content);
+    // The app's language ("en-GB") only suggests a country: see `engine::step_hinted`.
+    let hint = language.and_then(crate::engine::country_of_language);
+    let turn: Turn = step_hinted(&state, input, &content, hint.as_deref());
     app.stats.update();
     for event in &turn.events {
         app.stats.event(event);

@@ -5,20 +5,23 @@
 //! must not swap someone's emergency numbers. Works on normalized text.
 
 /// Words before a country's name that say the writer is there, or wants its numbers.
-const CUES: [&str; 27] = [
+/// ("i'm from" is not one: people live far from where they are from.)
+const CUES: [&str; 29] = [
     "im in",
     "i m in",
     "i am in",
-    "im from",
-    "i m from",
-    "i am from",
     "i live in",
     "we live in",
     "we are in",
     "were in",
     "we re in",
-    "living in",
-    "based in",
+    "im living in",
+    "i m living in",
+    "i am living in",
+    "were living in",
+    "im based in",
+    "i m based in",
+    "i am based in",
     "here in",
     "im currently in",
     "calling from",
@@ -36,7 +39,8 @@ const CUES: [&str; 27] = [
 ];
 
 /// The place a message names, and whether the message is only that (a choice, not a
-/// question). `places` gives each place's key and its normalized names.
+/// question). `places` gives each place's key and its normalized names. Two different
+/// places named ("i'm in the uk, my mum is in australia") is no answer: `None`.
 pub fn mentioned_place<'a>(normalized: &str, places: impl IntoIterator<Item = (&'a str, &'a [String])>) -> Option<(&'a str, bool)> {
     let text = normalized.trim();
     let bare = text.strip_prefix("the ").unwrap_or(text);
@@ -51,9 +55,9 @@ pub fn mentioned_place<'a>(normalized: &str, places: impl IntoIterator<Item = (&
                     let phrase = format!("{cue} {article}{name}");
                     if let Some(at) = find_words(text, &phrase) {
                         let whole = at == 0 && phrase.len() == text.len();
-                        // The longest name wins ("northern ireland" over "ireland").
-                        if found.is_none_or(|(_, _, len)| name.len() > len) {
-                            found = Some((key, whole, name.len()));
+                        match found {
+                            Some((other, _, _)) if other != key => return None,
+                            _ => found = Some((key, whole, name.len())),
                         }
                     }
                 }
@@ -98,6 +102,10 @@ mod tests {
             ("i live in australia", Some(("au", true))),
             ("what are the numbers for australia?", Some(("au", false))),
             ("we live in northern ireland and my son took pills", Some(("gb", false))),
+            ("im in the uk and my mum is in australia", Some(("gb", false))),
+            ("i live in australia but im in the uk this week", None),
+            ("i'm from australia but living in the uk", None),
+            ("my daughter living in australia overdosed", None),
             ("i am in ireland", Some(("ie", true))),
             ("the pills were made in australia", None),
             ("my cousin in the uk takes klonopin", None),

@@ -22,7 +22,7 @@ pub const ANSWER_MARGIN: f32 = 0.02;
 pub const MAX_SUGGESTIONS: usize = 3;
 
 /// Words that carry no topic: dropped from questions and phrasings alike.
-const STOPWORDS: &[&str] = &[
+pub(crate) const STOPWORDS: &[&str] = &[
     "a", "about", "am", "an", "and", "any", "anything", "are", "as", "at", "be", "been", "being", "but", "by", "can", "could", "did", "do",
     "does", "doing", "for", "from", "had", "has", "have", "he", "her", "hers", "him", "his", "how", "i", "if", "im", "in", "into", "is",
     "it", "its", "ive", "just", "know", "me", "my", "of", "on", "or", "our", "please", "really", "she", "should", "so", "some", "tell",

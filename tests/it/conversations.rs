@@ -571,13 +571,19 @@ fn a_country_chosen_by_name_or_by_button_gives_its_numbers_first() {
             (Say("my friend stopped her klonopin cold turkey 3 days ago"), &[Crisis(&["withdrawal"]), FirstLine("000"), Lacks("911")]),
             // Another country: the general advice, the numbers kept.
             (Press("v1:g"), &[Button("v1:g:*")]),
-            (Press("v1:g:*"), &[Says("findahelpline.com"), Region(Some("au"))]),
+            (Press("v1:g:*"), &[Says("findahelpline.com"), Region(None)]),
             // A name alone is a choice; /region with a name too; the default country is no state.
             (Say("canada"), &[FirstLine("911"), Says("numbers for Canada"), Region(Some("ca"))]),
             (Say("/region united states"), &[FirstLine("911"), Says(SAMHSA), Region(None)]),
-            (Say("the pills were made in australia"), &[Region(None)]),
-            (Say("/region"), &[Button("v1:g:gb"), Region(None)]),
+            (Press("v1:g"), &[Button("v1:g:gb")]),
             (Press("v1:g:gb"), &[Region(Some("gb"))]),
+            // Naming a country is not placing oneself in it; "us" is not a country here.
+            (Say("the pills were made in australia"), &[Region(Some("gb"))]),
+            (
+                Say("my son took too many, what is the number for us to call"),
+                &[Crisis(&["overdose"]), FirstLine("999"), Region(Some("gb"))],
+            ),
+            (Say("/region"), &[Button("v1:g:au"), Region(Some("gb"))]),
             (Say("/forget"), &[Forget]),
             (Say("/crisis"), &[FirstLine("911"), Region(None)]),
         ],
@@ -648,4 +654,28 @@ fn a_self_check_result_in_another_country_says_its_numbers_are_american() {
     assert!(text.contains("are American"), "{text}");
     assert!(text.contains("Emergency: 999"), "{text}");
     assert_eq!(chat.state.region.as_deref(), Some("gb"));
+}
+
+/// The app's language ("en-GB") suggests a country: a button with its numbers under crisis
+/// guidance, never a silent switch; once a country is chosen, no suggestion.
+#[test]
+fn the_apps_language_suggests_a_country_without_switching() {
+    use klonopin_bot::engine::{country_of_language, step_hinted};
+    assert_eq!(country_of_language("en-GB").as_deref(), Some("gb"));
+    assert_eq!(country_of_language("pt_br").as_deref(), Some("br"));
+    assert_eq!(country_of_language("en"), None);
+    assert_eq!(country_of_language("zh-hans"), None);
+    let set = content();
+    let buttons =
+        |turn: &Turn| -> Vec<String> { turn.messages.iter().flat_map(|m| m.buttons.iter().flatten()).map(|b| b.action.encode()).collect() };
+    let turn = step_hinted(&State::default(), &Input::Text("i took too many pills"), set, Some("gb"));
+    assert!(turn.messages[0].text.plain.lines().next().unwrap_or("").contains("911"), "still the default numbers");
+    assert!(buttons(&turn).contains(&"v1:g:gb".to_owned()), "{:?}", buttons(&turn));
+    assert!(matches!(&turn.next, Next::Keep(s) if s.region.is_none()), "a hint is not a choice");
+    let chosen = State { region: Some("au".into()), ..State::default() };
+    let turn = step_hinted(&chosen, &Input::Text("i took too many pills"), set, Some("gb"));
+    assert!(!buttons(&turn).contains(&"v1:g:gb".to_owned()));
+    // A hint for a country the bot has no numbers for, or the default, adds nothing.
+    let turn = step_hinted(&State::default(), &Input::Text("/crisis"), set, Some("us"));
+    assert!(!buttons(&turn).iter().any(|b| b == "v1:g:us"));
 }
