@@ -170,11 +170,21 @@ pub fn step_hinted(state: &State, input: &Input, content: &ResponseSet, country_
 /// unasked only when someone may be in danger. No state is involved; the turn's `next` is
 /// the start state and a caller stores nothing for it.
 pub fn overheard(text: &str, content: &ResponseSet) -> Option<Turn> {
-    let kinds = crisis_of(&normalize(text), content);
+    overheard_in(text, content, None)
+}
+
+/// [`overheard`] in a group that chose a country (`region`, from its stored state). A
+/// country the message itself places the writer in ("i'm in the uk") wins for this reply;
+/// nothing is stored.
+pub fn overheard_in(text: &str, content: &ResponseSet, region: Option<&str>) -> Option<Turn> {
+    let normalized = normalize(text);
+    let kinds = crisis_of(&normalized, content);
     if kinds.is_empty() {
         return None;
     }
-    let mut ctx = Ctx::new(content, State::default());
+    let state = State { region: region.map(str::to_owned), ..State::default() };
+    let mut ctx = Ctx::new(content, state);
+    ctx.notice_region(&normalized, false);
     ctx.crisis_first(kinds);
     Some(ctx.turn)
 }

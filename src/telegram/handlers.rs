@@ -164,7 +164,13 @@ where
     }
     let Some(text) = msg.text().or(msg.caption()) else { return };
     let content = app.content();
-    let Some(turn) = crate::engine::overheard(text, &content) else { return };
+    if crate::engine::overheard(text, &content).is_none() {
+        return;
+    }
+    // A crisis: the group's chosen country, if it chose one (a failed read: the default).
+    let dialogue: Dialogue<State, _> = Dialogue::new(Arc::clone(&app.storage), msg.chat.id);
+    let region = dialogue.get().await.ok().flatten().and_then(|s| s.region);
+    let Some(turn) = crate::engine::overheard_in(text, &content, region.as_deref()) else { return };
     let permitted =
         app.group_crisis.lock().unwrap_or_else(|p| p.into_inner()).permit(msg.chat.id.0, turn.crisis, std::time::Instant::now());
     if !permitted {

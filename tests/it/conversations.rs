@@ -398,6 +398,12 @@ fn overheard_messages_get_only_the_crisis_guidance() {
     ];
     for (text, crisis) in cases {
         let heard = overheard(text, content());
+        if let Some(turn) = &heard {
+            // In a group that chose the United Kingdom, its numbers.
+            let uk = klonopin_bot::engine::overheard_in(text, content(), Some("gb")).expect("the same crisis");
+            assert_eq!(uk.crisis, turn.crisis);
+            assert!(uk.messages[0].text.plain.contains("999"), "{}", uk.messages[0].text.plain);
+        }
         assert_eq!(heard.is_some(), *crisis, "{text:?}");
         let Some(heard) = heard else { continue };
         let direct = step(&State::default(), &Input::Text(text), content());
@@ -406,6 +412,10 @@ fn overheard_messages_get_only_the_crisis_guidance() {
         assert_eq!(heard.crisis, direct.crisis, "{text:?}");
         assert_eq!(heard.topic, None, "{text:?}");
     }
+    // A group message that places the writer gets that country's numbers, for that reply.
+    let placed =
+        klonopin_bot::engine::overheard_in("im in australia and my friend took too many pills", content(), None).expect("a crisis");
+    assert!(placed.messages[0].text.plain.lines().next().unwrap_or("").contains("000"), "{}", placed.messages[0].text.plain);
 }
 
 /// Every reply that shows no crisis guidance ends with the `help_now` line (911, 988,
