@@ -475,7 +475,8 @@ impl<'c> Ctx<'c> {
         let reading = read(&normalized, self.content);
         // "uk" or "i live in australia" alone chooses the numbers, unless it is a crisis
         // (then the guidance, with that country's numbers, comes first as always).
-        let may_choose = reading.crisis.is_empty() && !matches!(self.state.flow, Flow::SelfCheck { .. });
+        // Nor in the check-in band: the calm question must not give way to a country reply.
+        let may_choose = reading.crisis.is_empty() && !reading.check_in && !matches!(self.state.flow, Flow::SelfCheck { .. });
         if self.notice_region(&normalized, may_choose) {
             return;
         }
@@ -761,7 +762,6 @@ impl<'c> Ctx<'c> {
     }
 }
 
-/// "yes" / "no" typed instead of tapped.
 /// The country part of a language tag ("en-GB", "pt_br" -> "gb", "br"), if it has one.
 pub fn country_of_language(tag: &str) -> Option<String> {
     let country = tag.split(['-', '_']).nth(1)?;
@@ -779,6 +779,7 @@ fn capitalized(name: &str) -> String {
     chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
+/// "yes" / "no" typed instead of tapped.
 fn yes_no(normalized: &str) -> Option<bool> {
     match normalized {
         "yes" | "y" | "yeah" | "yep" | "yup" | "ya" | "yes i have" | "si" | "true" => Some(true),
