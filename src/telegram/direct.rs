@@ -1,16 +1,14 @@
-//! `sendMessage` straight to the Bot API, for when no `Throttle` needs to see the sends.
+//! `sendMessage` straight to the Bot API: every reply goes out here.
 //!
 //! teloxide's `send_message` parses every answer into a full `Message` (buffered first into a
 //! generic tree, because its response envelope is an untagged enum) and builds the method's
 //! URL anew for each request. The bot never reads that message: it only needs to know
 //! whether the send worked and, if not, why. Under load that parsing is a large share of the
-//! bot's CPU, so without `Throttle` replies go out here: the same request body, the same
-//! client and connection pool, a URL built once, and an answer read only for `ok`,
-//! `description` and `parameters`. Errors come back as the same `RequestError`s teloxide
-//! gives, so retries, the plain-text fallback and "blocked" handling are shared.
-//!
-//! With `Throttle` on, sends must go through it (it counts them against Telegram's limits),
-//! and Telegram's 30 messages/s cap binds long before this cost matters.
+//! bot's CPU, so replies go out here: the same request body, the same client and connection
+//! pool, a URL built once, and an answer read only for `ok`, `description` and `parameters`.
+//! Errors come back as the same `RequestError`s teloxide gives, so retries, the plain-text
+//! fallback and "blocked" handling work as with teloxide. Telegram's rate limits are kept
+//! before each request, by [`super::limiter`].
 
 use std::sync::Arc;
 

@@ -11,14 +11,13 @@ use futures::future::BoxFuture;
 use teloxide::dispatching::dialogue::{Dialogue, Storage};
 use teloxide::dispatching::UpdateHandler;
 use teloxide::error_handlers::ErrorHandler;
-use teloxide::payloads::SendMessageSetters;
 use teloxide::prelude::*;
-use teloxide::types::{MessageId, MessageKind, ParseMode, ReplyParameters};
+use teloxide::types::{MessageId, MessageKind, ReplyParameters};
 use teloxide::{ApiError, RequestError};
 
-use super::direct::{DirectSender, Outgoing};
+use super::direct::Outgoing;
 use super::render::{parts, Part};
-use super::App;
+use super::{App, Sender};
 use crate::engine::{step_hinted, Event, Input, Next, State, Turn};
 use crate::stats::ErrorKind;
 use crate::text::normalize::normalize;
@@ -31,8 +30,8 @@ where
     B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
 {
     dptree::entry()
-        .branch(Update::filter_message().endpoint(on_message::<B>))
-        .branch(Update::filter_edited_message().endpoint(on_edited::<B>))
+        .branch(Update::filter_message().endpoint(on_message))
+        .branch(Update::filter_edited_message().endpoint(on_edited))
         .branch(Update::filter_callback_query().endpoint(on_callback::<B>))
 }
 
@@ -142,23 +141,17 @@ fn input_of<'m>(msg: &'m Message, username: &str) -> Option<Input<'m>> {
     Some(Input::NonText { caption })
 }
 
-async fn on_message<B>(bot: B, update: Update, msg: Message, app: Arc<App>) -> HandlerResult
-where
-    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
-{
+async fn on_message(update: Update, msg: Message, app: Arc<App>) -> HandlerResult {
     match input_of(&msg, &app.username) {
-        Some(input) => process(&bot, &app, update.id.0, msg.chat.id, &input, language_of(msg.from.as_ref())).await,
-        None => overheard(&bot, &app, update.id.0, &msg).await,
+        Some(input) => process(&app, update.id.0, msg.chat.id, &input, language_of(msg.from.as_ref())).await,
+        None => overheard(&app, update.id.0, &msg).await,
     }
     Ok(())
 }
 
 /// A group message not addressed to the bot: crisis guidance as a reply if it mentions a
 /// crisis (at most once per kind per group and window, see [`super::groups`]), else nothing.
-async fn overheard<B>(bot: &B, app: &App, update_id: u32, msg: &Message)
-where
-    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
-{
+async fn overheard(app: &App, update_id: u32, msg: &Message) {
     if !is_group(msg) {
         return;
     }
@@ -179,7 +172,7 @@ where
     for event in &turn.events {
         app.stats.event(event);
     }
-    match send_all(bot, app.direct.as_ref(), msg.chat.id, Some(msg.id), &turn.messages).await {
+    match send_all(&app.sender, msg.chat.id, Some(msg.id), &turn.messages).await {
         Delivery::Sent => {}
         Delivery::Blocked => log::info!("update {update_id}: the bot can no longer write to this group"),
         Delivery::Failed(kind) => {
@@ -191,12 +184,9 @@ where
 
 /// An edited message is answered again only if the edit mentions a crisis: the person
 /// may have corrected "withdrawl" to what they meant, and the crisis rule holds for edits.
-async fn on_edited<B>(bot: B, update: Update, msg: Message, app: Arc<App>) -> HandlerResult
-where
-    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
-{
+async fn on_edited(update: Update, msg: Message, app: Arc<App>) -> HandlerResult {
     let Some(input) = input_of(&msg, &app.username) else {
-        overheard(&bot, &app, update.id.0, &msg).await;
+        overheard(&app, update.id.0, &msg).await;
         return Ok(());
     };
     let text = match &input {
@@ -207,7 +197,7 @@ where
     // Rules and classifier, as for a new message: an edit that now describes a crisis is
     // answered again.
     if !crate::engine::reading::crisis_of(&normalize(text), &app.content()).is_empty() {
-        process(&bot, &app, update.id.0, msg.chat.id, &input, language_of(msg.from.as_ref())).await;
+        process(&app, update.id.0, msg.chat.id, &input, language_of(msg.from.as_ref())).await;
     }
     Ok(())
 }
@@ -221,7 +211,7 @@ where
         log::warn!("update {}: answerCallbackQuery failed: {}", update.id.0, error_kind(&e));
     }
     let (Some(data), Some(message)) = (query.data.as_deref(), query.message.as_ref()) else { return Ok(()) };
-    process(&bot, &app, update.id.0, message.chat().id, &Input::Button(data), language_of(Some(&query.from))).await;
+    process(&app, update.id.0, message.chat().id, &Input::Button(data), language_of(Some(&query.from))).await;
     Ok(())
 }
 
@@ -233,10 +223,7 @@ fn language_of(user: Option<&teloxide::types::User>) -> Option<&str> {
 /// Loads the chat's state, runs the engine, sends the replies, stores the new state.
 /// Never fails: every problem is logged with the update id and its kind, and an unreadable
 /// state starts the chat over instead of dropping the message.
-async fn process<B>(bot: &B, app: &App, update_id: u32, chat_id: ChatId, input: &Input<'_>, language: Option<&str>)
-where
-    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
-{
+async fn process(app: &App, update_id: u32, chat_id: ChatId, input: &Input<'_>, language: Option<&str>) {
     let dialogue: Dialogue<State, _> = Dialogue::new(Arc::clone(&app.storage), chat_id);
     let stored = match dialogue.get().await {
         Ok(stored) => stored,
@@ -262,7 +249,7 @@ where
         }
     }
 
-    match send_all(bot, app.direct.as_ref(), chat_id, None, &turn.messages).await {
+    match send_all(&app.sender, chat_id, None, &turn.messages).await {
         Delivery::Sent => {}
         Delivery::Blocked => {
             log::info!("update {update_id}: the bot is blocked or the chat is gone; clearing its state");
@@ -300,19 +287,10 @@ enum Delivery {
 }
 
 /// Sends `messages` in order; the first part replies to `reply_to` if given.
-async fn send_all<B>(
-    bot: &B,
-    direct: Option<&DirectSender>,
-    chat_id: ChatId,
-    mut reply_to: Option<MessageId>,
-    messages: &[crate::engine::Message],
-) -> Delivery
-where
-    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
-{
+async fn send_all(sender: &Sender, chat_id: ChatId, mut reply_to: Option<MessageId>, messages: &[crate::engine::Message]) -> Delivery {
     for message in messages {
         for part in parts(message) {
-            let result = send_part(bot, direct, chat_id, reply_to.take(), &part).await;
+            let result = send_part(sender, chat_id, reply_to.take(), &part).await;
             if let Err(e) = result {
                 if is_blocked(&e) {
                     return Delivery::Blocked;
@@ -339,51 +317,32 @@ fn is_blocked(e: &RequestError) -> bool {
 }
 
 /// Sends one part as HTML; if Telegram cannot parse the HTML, the same part as plain text.
-async fn send_part<B>(
-    bot: &B,
-    direct: Option<&DirectSender>,
-    chat_id: ChatId,
-    reply_to: Option<MessageId>,
-    part: &Part,
-) -> Result<(), RequestError>
-where
-    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
-{
+async fn send_part(sender: &Sender, chat_id: ChatId, reply_to: Option<MessageId>, part: &Part) -> Result<(), RequestError> {
     let reply = reply_to.map(|id| ReplyParameters::new(id).allow_sending_without_reply());
     let outgoing = Outgoing { chat_id, text: &part.html, html: true, reply: reply.as_ref(), keyboard: part.keyboard.as_ref() };
-    match send_text(bot, direct, &outgoing).await {
+    match send_text(sender, &outgoing).await {
         Err(RequestError::Api(ApiError::CantParseEntities(_))) => {
             log::warn!("Telegram rejected a reply's HTML; sending it as plain text");
-            send_text(bot, direct, &Outgoing { text: &part.plain, html: false, ..outgoing }).await
+            send_text(sender, &Outgoing { text: &part.plain, html: false, ..outgoing }).await
         }
         other => other,
     }
 }
 
-/// One `sendMessage`, retried; through `direct` when set, else through teloxide (and its
-/// `Throttle`).
-async fn send_text<B>(bot: &B, direct: Option<&DirectSender>, out: &Outgoing<'_>) -> Result<(), RequestError>
-where
-    B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
-{
-    if let Some(direct) = direct {
-        return with_retry(|| direct.send_message(out)).await;
-    }
-    with_retry(|| {
-        let mut request = bot.send_message(out.chat_id, out.text).link_preview_options(super::direct::no_link_preview());
-        if out.html {
-            request = request.parse_mode(ParseMode::Html);
+/// One `sendMessage`, retried, each attempt when the rate limiter gives this chat its turn
+/// (see [`super::limiter`]); a 429 pauses the chat (or the bot) for what Telegram asked.
+async fn send_text(sender: &Sender, out: &Outgoing<'_>) -> Result<(), RequestError> {
+    with_retry(|| async {
+        if let Some(limiter) = &sender.limiter {
+            limiter.acquire(out.chat_id.0).await;
         }
-        if let Some(reply) = out.reply {
-            request = request.reply_parameters(reply.clone());
+        let result = sender.direct.send_message(out).await;
+        if let (Err(RequestError::RetryAfter(wait)), Some(limiter)) = (&result, &sender.limiter) {
+            limiter.hold(out.chat_id.0, wait.duration(), std::time::Instant::now());
         }
-        if let Some(keyboard) = out.keyboard {
-            request = request.reply_markup(keyboard.clone());
-        }
-        request.send()
+        result
     })
     .await
-    .map(|_| ())
 }
 
 /// Retries rate limits (after the time Telegram asks) and network errors (with backoff).

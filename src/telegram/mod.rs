@@ -6,7 +6,8 @@
 //!   and stores the new state. It decides nothing the engine decides.
 //! - [`ops`] reloads the responses (SIGHUP, file changes), serves `/metrics` and
 //!   `/healthz`, and keeps the opt-in log of unmatched questions.
-//! - [`direct`] sends replies without teloxide's answer parsing when `Throttle` is off.
+//! - [`direct`] sends replies without teloxide's answer parsing; [`limiter`] keeps them
+//!   within Telegram's rate limits, waiting only when a send would break one.
 //! - [`groups`] decides when crisis guidance goes to a group unasked (pure).
 //! - [`render`] splits replies to Telegram's limits and builds keyboards (pure).
 //! - [`salvage`] rebuilds messages teloxide cannot parse, so their words still get an answer.
@@ -15,6 +16,7 @@
 pub mod direct;
 pub mod groups;
 pub mod handlers;
+pub mod limiter;
 pub mod ops;
 pub mod render;
 pub mod salvage;
@@ -27,7 +29,6 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use teloxide::prelude::*;
-use teloxide::requests::RequesterExt;
 use teloxide::types::BotCommand;
 use teloxide::update_listeners::{webhooks, Polling, UpdateListener};
 
@@ -63,7 +64,8 @@ pub struct ServeArgs {
     /// right secret get 401.
     #[arg(long, env = "KLONOPIN_BOT_WEBHOOK_SECRET_FILE")]
     pub webhook_secret_file: Option<PathBuf>,
-    /// Send without teloxide's Throttle (for a local Bot API server or load tests only).
+    /// Send without holding to Telegram's rate limits (for a local Bot API server or load
+    /// tests only).
     #[arg(long)]
     pub no_throttle: bool,
     /// Long-polling timeout in seconds (kept below the HTTP client's 17 s timeout).
@@ -96,10 +98,31 @@ pub struct App {
     pub telegram_ok: std::sync::atomic::AtomicBool,
     /// Set only with --record-unmatched.
     pub unmatched: Option<ops::UnmatchedLog>,
-    /// Set only with --no-throttle: replies skip teloxide's parsing of each sent message.
-    pub direct: Option<direct::DirectSender>,
+    /// How replies go out.
+    pub sender: Sender,
     /// Which groups were shown crisis guidance unasked, and when.
     pub group_crisis: std::sync::Mutex<groups::CrisisCooldown>,
+}
+
+/// Replies go straight to the Bot API ([`direct`]), through the rate limiter unless
+/// `--no-throttle`.
+pub struct Sender {
+    pub direct: direct::DirectSender,
+    pub limiter: Option<limiter::SendLimiter>,
+}
+
+/// Every 30 s, the limiter forgets chats whose quotas are full again: its memory follows the
+/// chats of the last few seconds, not every chat ever seen.
+fn spawn_limiter_upkeep(app: Arc<App>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(30));
+        loop {
+            every.tick().await;
+            if let Some(limiter) = &app.sender.limiter {
+                limiter.forget_idle(std::time::Instant::now());
+            }
+        }
+    });
 }
 
 impl App {
@@ -261,7 +284,10 @@ async fn run(args: ServeArgs, token: String, webhook_secret: Option<String>, con
         stats: crate::stats::Stats::default(),
         telegram_ok: std::sync::atomic::AtomicBool::new(true),
         unmatched,
-        direct: if args.no_throttle { Some(direct::DirectSender::new(&bot)?) } else { None },
+        sender: Sender {
+            direct: direct::DirectSender::new(&bot)?,
+            limiter: (!args.no_throttle).then(|| limiter::SendLimiter::new(limiter::Limits::default())),
+        },
         group_crisis: std::sync::Mutex::new(groups::CrisisCooldown::default()),
     });
     ops::spawn_sighup(Arc::clone(&app));
@@ -274,11 +300,10 @@ async fn run(args: ServeArgs, token: String, webhook_secret: Option<String>, con
     }
     ops::spawn_health_check(Arc::clone(&app), bot.clone());
 
-    let result = if args.no_throttle {
-        dispatch(bot, app, &args, webhook_secret, signals).await
-    } else {
-        dispatch(bot.throttle(teloxide::adaptors::throttle::Limits::default()), app, &args, webhook_secret, signals).await
-    };
+    if app.sender.limiter.is_some() {
+        spawn_limiter_upkeep(Arc::clone(&app));
+    }
+    let result = dispatch(bot, app, &args, webhook_secret, signals).await;
     if let Err(e) = storage.close().await {
         log::error!("storage did not close cleanly: {}", e.kind());
     }

@@ -46,7 +46,7 @@ async fn edits_reload_live_and_a_broken_edit_keeps_the_old_answer() {
     copy_responses(dir.path());
     let fake = FakeBotApi::start().await;
     let responses = dir.path().to_str().expect("utf-8 path");
-    let mut bot = BotProcess::start(&fake, &["--responses", responses, "--storage", "memory", "--no-throttle"]).await;
+    let mut bot = BotProcess::start(&fake, &["--responses", responses, "--storage", "memory"]).await;
     let chat = 700_001;
     let topic = dir.path().join("topics/tolerance.toml");
     let original = ask(&fake, chat, "/start tolerance").await;
@@ -92,7 +92,7 @@ async fn sighup_reloads_and_a_removed_topic_degrades_to_the_menu() {
     copy_responses(dir.path());
     let fake = FakeBotApi::start().await;
     let responses = dir.path().to_str().expect("utf-8 path");
-    let mut bot = BotProcess::start(&fake, &["--responses", responses, "--storage", "memory", "--no-throttle", "--no-watch"]).await;
+    let mut bot = BotProcess::start(&fake, &["--responses", responses, "--storage", "memory", "--no-watch"]).await;
     let chat = 700_002;
 
     // The chat is inside the "for whom?" question of a topic ...
@@ -152,7 +152,7 @@ async fn metrics_count_without_personal_data() {
     let fake = FakeBotApi::start().await;
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let mut bot = BotProcess::start(&fake, &["--storage", "memory", "--no-throttle", "--metrics-listen", &listen]).await;
+    let mut bot = BotProcess::start(&fake, &["--storage", "memory", "--metrics-listen", &listen]).await;
     let chat = 700_003;
     ask(&fake, chat, "is klonopin addictive").await;
     ask(&fake, chat, "zqxj wibble flarn").await;
@@ -205,7 +205,7 @@ async fn unmatched_questions_are_recorded_only_when_asked_and_redacted() {
     let unmatched = "zqxj wibble 555-0100 or jo@example.com @jo_doe https://example.com/x";
 
     // Off by default: the words go nowhere (not the state file, not the log).
-    let mut bot = BotProcess::start(&fake, &["--storage", &storage, "--no-throttle"]).await;
+    let mut bot = BotProcess::start(&fake, &["--storage", &storage]).await;
     ask(&fake, 700_004, unmatched).await;
     assert!(!bot.log_text().contains("zqxj"), "the question reached the log");
     assert_eq!(bot.terminate(Duration::from_secs(10)).await, Some(0));
@@ -216,7 +216,7 @@ async fn unmatched_questions_are_recorded_only_when_asked_and_redacted() {
     assert!(!record.exists());
 
     let record_arg = record.to_str().expect("utf-8");
-    let mut bot = BotProcess::start(&fake, &["--storage", &storage, "--no-throttle", "--record-unmatched", record_arg]).await;
+    let mut bot = BotProcess::start(&fake, &["--storage", &storage, "--record-unmatched", record_arg]).await;
     ask(&fake, 700_005, unmatched).await;
     ask(&fake, 700_005, "is klonopin addictive").await; // matched: not recorded
     assert!(!bot.log_text().contains("zqxj"), "the question reached the log");
@@ -228,7 +228,7 @@ async fn unmatched_questions_are_recorded_only_when_asked_and_redacted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_teloxide_cannot_parse_is_not_logged() {
     let fake = FakeBotApi::start().await;
-    let mut bot = BotProcess::start(&fake, &["--storage", "memory", "--no-throttle"]).await;
+    let mut bot = BotProcess::start(&fake, &["--storage", "memory"]).await;
     // A message missing required fields: teloxide logs such updates whole at error level.
     let id = fake.push_raw_update(serde_json::json!({"message": {"text": "my secret withdrawal question zqxjv", "chat": {"id": 1}}}));
     assert!(fake.wait_until_acknowledged(id, WAIT).await);

@@ -175,21 +175,23 @@ fn assert_clean(fake: &FakeBotApi) {
     assert!(fake.unanswered_callbacks().is_empty(), "unanswered callbacks: {:?}", fake.unanswered_callbacks());
 }
 
-/// `--storage STORAGE`, and `--no-throttle` unless the test runs through `Throttle`.
-fn storage_args(storage: &str, throttle: bool) -> Vec<&str> {
+/// `--storage STORAGE`, and `--no-throttle` (with the fake's rate limits off) unless the
+/// test runs with the bot's rate limiter, as in production.
+fn storage_args<'a>(fake: &FakeBotApi, storage: &'a str, limiter: bool) -> Vec<&'a str> {
     let mut args = vec!["--storage", storage];
-    if !throttle {
+    if !limiter {
         args.push("--no-throttle");
+        fake.ignore_rate_limits();
     }
     args
 }
 
 /// A fake Bot API and the bot on it, with a fresh SQLite file in the returned folder.
-async fn bot_on_sqlite(throttle: bool) -> (tempfile::TempDir, FakeBotApi, BotProcess) {
+async fn bot_on_sqlite(limiter: bool) -> (tempfile::TempDir, FakeBotApi, BotProcess) {
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = FakeBotApi::start().await;
     let storage = sqlite_arg(&dir);
-    let bot = BotProcess::start(&fake, &storage_args(&storage, throttle)).await;
+    let bot = BotProcess::start(&fake, &storage_args(&fake, &storage, limiter)).await;
     (dir, fake, bot)
 }
 
@@ -312,7 +314,7 @@ async fn telegram_self_check_to_the_result_and_a_crisis_midway() {
 async fn telegram_deep_links_answer_their_topic() {
     let content = content();
     let fake = FakeBotApi::start().await;
-    let mut bot = BotProcess::start(&fake, &["--storage", "memory", "--no-throttle"]).await;
+    let mut bot = BotProcess::start(&fake, &["--storage", "memory"]).await;
     let ids: Vec<String> = content.topics.iter().map(|t| t.id.clone()).collect();
     assert!(ids.len() >= 20);
     for (i, id) in ids.iter().enumerate() {
@@ -342,7 +344,7 @@ async fn telegram_deep_links_answer_their_topic() {
 async fn telegram_photo_caption_crisis_and_sticker() {
     let content = content();
     let fake = FakeBotApi::start().await;
-    let mut bot = BotProcess::start(&fake, &["--storage", "memory", "--no-throttle"]).await;
+    let mut bot = BotProcess::start(&fake, &["--storage", "memory"]).await;
 
     let mut chat = Chat::new(&fake, 50_001, &content);
     let caption = "took too many klonopin";
@@ -368,7 +370,7 @@ async fn telegram_photo_caption_crisis_and_sticker() {
 async fn self_check_survives_a_restart(storage: &str, extra: &[&str]) {
     let content = content();
     let fake = FakeBotApi::start().await;
-    let mut args = vec!["--storage", storage, "--no-throttle"];
+    let mut args = vec!["--storage", storage];
     args.extend_from_slice(extra);
     let mut chat = Chat::new(&fake, 60_001, &content);
 
@@ -406,10 +408,10 @@ async fn telegram_state_survives_a_restart_on_redis() {
     drop(redis);
 }
 
-async fn faults_are_retried_without_duplicates(throttle: bool) {
+async fn faults_are_retried_without_duplicates(limiter: bool) {
     let content = content();
-    let (_dir, fake, mut bot) = bot_on_sqlite(throttle).await;
-    let base = if throttle { 80_000 } else { 81_000 };
+    let (_dir, fake, mut bot) = bot_on_sqlite(limiter).await;
+    let base = if limiter { 80_000 } else { 81_000 };
     let mut chat = Chat::new(&fake, base + 1, &content);
 
     // Each turn is checked against the engine's replies, so a lost or doubled message fails.
@@ -448,22 +450,58 @@ async fn faults_are_retried_without_duplicates(throttle: bool) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn telegram_faults_with_throttle() {
+async fn telegram_faults_with_the_limiter() {
     faults_are_retried_without_duplicates(true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn telegram_faults_without_throttle() {
+async fn telegram_faults_without_rate_limits() {
     faults_are_retried_without_duplicates(false).await;
 }
 
-/// A reply whose HTML Telegram rejects arrives again as plain text with its keyboard; a chat
-/// that blocked the bot loses its stored state; the bot stays up. Run through teloxide's
-/// `Throttle` and through the direct send path used without it.
-async fn html_rejections_and_blocked_chats(throttle: bool) {
+/// A burst far over Telegram's limits (60 chats asking at once, one chat sending eight
+/// messages, a group asking three questions): every reply arrives, in order, none twice, and
+/// the fake (which refuses and records any message over the limits) saw no violation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_a_burst_is_held_to_telegrams_limits() {
     let content = content();
-    let (_dir, fake, mut bot) = bot_on_sqlite(throttle).await;
-    let base = if throttle { 90_000 } else { 91_000 };
+    let fake = FakeBotApi::start().await;
+    let mut bot = BotProcess::start(&fake, &["--storage", "memory"]).await;
+    let mut chats: Vec<Chat> = (0..60).map(|i| Chat::new(&fake, 70_000 + i, &content)).collect();
+    let mut busy = Chat::new(&fake, 70_100, &content);
+    let mut group = Chat::new(&fake, -70_200, &content);
+    let mut expected = Vec::new();
+    for chat in &mut chats {
+        expected.push(chat.expect(&Input::from_text("/privacy")));
+        fake.push_text(chat.id, "/privacy");
+    }
+    let mut busy_expected = Vec::new();
+    for text in ["/start", "/help", "is klonopin addictive", "/about", "/privacy", "what is rivotril", "/crisis", "/topics"] {
+        busy_expected.extend(busy.expect(&Input::from_text(text)));
+        fake.push_text(busy.id, text);
+    }
+    let mut group_expected = Vec::new();
+    for text in ["/help", "/about", "/privacy"] {
+        group_expected.extend(group.expect(&Input::from_text(text)));
+        fake.push_group_text(group.id, 7, text);
+    }
+    for (chat, expected) in chats.iter_mut().zip(expected) {
+        chat.check(expected, "a burst of /privacy".to_owned()).await;
+    }
+    busy.check(busy_expected, "eight messages in a row".to_owned()).await;
+    group.check(group_expected, "three group commands".to_owned()).await;
+    assert!(busy.seen >= 8 && fake.messages_to(busy.id).len() == busy.seen, "chat {}: {} messages", busy.id, busy.seen);
+    assert_clean(&fake);
+    assert_eq!(bot.terminate(WAIT).await, Some(0), "{}", bot.log_text());
+}
+
+/// A reply whose HTML Telegram rejects arrives again as plain text with its keyboard; a chat
+/// that blocked the bot loses its stored state; the bot stays up. With the rate limiter and
+/// without it.
+async fn html_rejections_and_blocked_chats(limiter: bool) {
+    let content = content();
+    let (_dir, fake, mut bot) = bot_on_sqlite(limiter).await;
+    let base = if limiter { 90_000 } else { 91_000 };
 
     let mut chat = Chat::new(&fake, base + 1, &content);
     chat.say("/start").await;
@@ -516,12 +554,12 @@ async fn html_rejections_and_blocked_chats(throttle: bool) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn telegram_html_rejections_and_blocked_chats_with_throttle() {
+async fn telegram_html_rejections_and_blocked_chats_with_the_limiter() {
     html_rejections_and_blocked_chats(true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn telegram_html_rejections_and_blocked_chats_without_throttle() {
+async fn telegram_html_rejections_and_blocked_chats_without_rate_limits() {
     html_rejections_and_blocked_chats(false).await;
 }
 
@@ -548,7 +586,7 @@ async fn telegram_webhook_checks_the_secret() {
     let listen = format!("127.0.0.1:{port}");
     let mut bot = BotProcess::spawn(
         &fake,
-        &["--storage", "memory", "--no-throttle", "--webhook-url", "https://example.invalid/hook", "--listen", &listen],
+        &["--storage", "memory", "--webhook-url", "https://example.invalid/hook", "--listen", &listen],
         &[("KLONOPIN_BOT_WEBHOOK_SECRET", "s3cret")],
         &[],
     );
@@ -617,23 +655,23 @@ async fn telegram_without_a_token_exits_with_a_hint() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn telegram_sigterm_finishes_acknowledged_updates_without_throttle() {
+async fn telegram_sigterm_finishes_acknowledged_updates_without_rate_limits() {
     sigterm_finishes_acknowledged_updates(false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn telegram_sigterm_finishes_acknowledged_updates_with_throttle() {
+async fn telegram_sigterm_finishes_acknowledged_updates_with_the_limiter() {
     sigterm_finishes_acknowledged_updates(true).await;
 }
 
 /// SIGTERM while updates from several chats stream in: exit 0 within 10 s, and every update
 /// the bot acknowledged (so Telegram will not send it again) got its reply, and no other did.
-async fn sigterm_finishes_acknowledged_updates(throttle: bool) {
+async fn sigterm_finishes_acknowledged_updates(limiter: bool) {
     let content = content();
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = FakeBotApi::start().await;
     let storage = sqlite_arg(&dir);
-    let args = storage_args(storage.as_str(), throttle);
+    let args = storage_args(&fake, storage.as_str(), limiter);
     // teloxide's own shutdown steps are logged too, to see where a slow shutdown waits.
     let mut bot = BotProcess::start_with_env(&fake, &args, &[("RUST_LOG", "klonopin_bot=debug,teloxide=debug")]).await;
 
@@ -690,8 +728,7 @@ async fn telegram_logs_never_show_what_people_wrote() {
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = FakeBotApi::start().await;
     let storage = sqlite_arg(&dir);
-    let mut bot =
-        BotProcess::spawn(&fake, &["--storage", &storage, "--no-throttle"], &[("RUST_LOG", "klonopin_bot=trace,teloxide=info,warn")], &[]);
+    let mut bot = BotProcess::spawn(&fake, &["--storage", &storage], &[("RUST_LOG", "klonopin_bot=trace,teloxide=info,warn")], &[]);
     assert!(fake.wait_for_method("getUpdates", 1, WAIT).await >= 1, "{}", bot.log_text());
 
     let secrets = [
@@ -776,16 +813,16 @@ async fn telegram_group_answers_only_what_is_addressed_to_it_and_crises() {
     group_answers_only_what_is_addressed_to_it_and_crises(false).await;
 }
 
-/// Through `Throttle` (and teloxide's own send path): about 8 s, a group gets 1 message/s.
+/// With the rate limiter: a group gets a burst of 3, then one message every 3.75 s.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn telegram_group_answers_only_what_is_addressed_to_it_and_crises_with_throttle() {
+async fn telegram_group_answers_only_what_is_addressed_to_it_and_crises_with_the_limiter() {
     group_answers_only_what_is_addressed_to_it_and_crises(true).await;
 }
 
-async fn group_answers_only_what_is_addressed_to_it_and_crises(throttle: bool) {
+async fn group_answers_only_what_is_addressed_to_it_and_crises(limiter: bool) {
     let content = content();
     let fake = FakeBotApi::start().await;
-    let args = storage_args("memory", throttle);
+    let args = storage_args(&fake, "memory", limiter);
     let mut bot = BotProcess::start(&fake, &args).await;
 
     for group_id in [-200_001_i64, -1_000_000_200_002] {

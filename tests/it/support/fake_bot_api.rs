@@ -23,6 +23,13 @@
 //!   (they are not in [`FakeBotApi::messages_to`]); they are in [`FakeBotApi::sent`] with a
 //!   [`CallOutcome::RetryAfter`] / [`CallOutcome::Dropped`] / [`CallOutcome::Injected`]
 //!   outcome and are counted by [`FakeBotApi::method_count`].
+//! * Telegram's rate limits are enforced on messages (methods starting with `send`, except
+//!   `sendChatAction`): more than 30 in any second overall, more than 4 to one chat in any
+//!   second (Telegram tolerates short bursts over one a second; the bot's limiter sends at
+//!   most a burst of 3 plus one a second), or more than 20 to one group in any minute gets a
+//!   429 with `retry_after` 1, a [`CallOutcome::Limited`] record, **and** a violation. Stricter
+//!   than Telegram, which counts more loosely; [`FakeBotApi::ignore_rate_limits`] turns this
+//!   off for bots run with `--no-throttle`. Lean mode does not count.
 //! * The server runs on the tokio runtime that called [`FakeBotApi::start`] and stops when the
 //!   last clone of the handle is dropped. With `#[tokio::test]` (current-thread runtime) never block
 //!   the thread (use `tokio::process`, `tokio::time::sleep`), or use `flavor = "multi_thread"`.
@@ -77,6 +84,8 @@ pub enum CallOutcome {
     Rejected { error_code: u16, description: String },
     /// Injected 429 with this `retry_after`.
     RetryAfter(u32),
+    /// 429 for breaking Telegram's rate limits (also in `violations()`).
+    Limited,
     /// Injected: the request was read and the connection closed without a response.
     Dropped,
     /// Injected Telegram error (not a violation): see [`FakeBotApi::reject_next_html_sends`]
@@ -227,6 +236,10 @@ struct ApiState {
     next_file_id: u64,
     fail_429: usize,
     retry_after: u32,
+    /// Telegram's rate limits: see the module docs.
+    rate_limits: bool,
+    sends: VecDeque<std::time::Instant>,
+    sends_by_chat: HashMap<i64, VecDeque<std::time::Instant>>,
     drop_next: usize,
     reject_html: usize,
     blocked_chats: std::collections::HashSet<i64>,
@@ -260,6 +273,9 @@ impl ApiState {
             next_file_id: 1,
             fail_429: 0,
             retry_after: 1,
+            rate_limits: true,
+            sends: VecDeque::new(),
+            sends_by_chat: HashMap::new(),
             drop_next: 0,
             reject_html: 0,
             blocked_chats: std::collections::HashSet::new(),
@@ -711,6 +727,11 @@ impl FakeBotApi {
         lock(&self.inner).queue.len()
     }
 
+    /// Stops enforcing Telegram's rate limits (for a bot run with `--no-throttle`).
+    pub fn ignore_rate_limits(&self) {
+        lock(&self.inner).rate_limits = false;
+    }
+
     /// The next `n` sending calls get `429 Too Many Requests` with `retry_after_secs`.
     pub fn fail_next_sends_with_429(&self, n: usize, retry_after_secs: u32) {
         let mut st = lock(&self.inner);
@@ -790,6 +811,33 @@ impl FakeBotApi {
     /// Every successful `sendMessage`: chat and arrival time, in order of handling.
     pub fn deliveries(&self) -> Vec<Delivery> {
         lock(&self.inner).deliveries.clone()
+    }
+
+    /// How many delivered messages broke one of Telegram's rate limits (the windows the module
+    /// docs give), counted afterwards from [`FakeBotApi::deliveries`]: this also works in lean
+    /// mode, which refuses nothing.
+    pub fn rate_limit_breaches(&self) -> usize {
+        let deliveries = self.deliveries();
+        let mut times: Vec<std::time::Instant> = deliveries.iter().map(|d| d.at).collect();
+        times.sort();
+        let mut by_chat: HashMap<i64, Vec<std::time::Instant>> = HashMap::new();
+        for d in &deliveries {
+            by_chat.entry(d.chat_id).or_default().push(d.at);
+        }
+        // The i-th message breaks a limit of `max` per `window` if it is the (max+1)-th within
+        // a window that ends with it.
+        let breaches = |times: &[std::time::Instant], max: usize, window: Duration| {
+            (max..times.len()).filter(|&i| times[i].duration_since(times[i - max]) < window).count()
+        };
+        let mut n = breaches(&times, 30, Duration::from_secs(1));
+        for (chat, mut times) in by_chat {
+            times.sort();
+            n += breaches(&times, 4, Duration::from_secs(1));
+            if chat < 0 {
+                n += breaches(&times, 20, Duration::from_secs(60));
+            }
+        }
+        n
     }
 
     /// When the first request for `method` (case-insensitive, getUpdates included) arrived.
@@ -1071,6 +1119,15 @@ async fn handle_inner(inner: &Arc<Inner>, conn: &ConnMeta, uri: &Uri, headers: &
             let e = ApiError { code, description: description.to_owned(), detail: None, retry_after: None };
             return error_response(&e);
         }
+        let message = method_lc.starts_with("send") && method_lc != "sendchataction";
+        if let (true, true, Some(chat_id)) = (message, st.rate_limits, chat_id) {
+            if let Some(broken) = over_rate_limit(&mut st, chat_id, received_at) {
+                st.violations.push(format!("{method_lc}: rate limit: {broken} (chat {chat_id})"));
+                push_call(&mut st, &method_lc, &params, None, CallOutcome::Limited);
+                let e = ApiError { code: 429, description: "Too Many Requests: retry after 1".into(), detail: None, retry_after: Some(1) };
+                return error_response(&e);
+            }
+        }
     }
 
     let mut st = lock(inner);
@@ -1095,6 +1152,37 @@ async fn handle_inner(inner: &Arc<Inner>, conn: &ConnMeta, uri: &Uri, headers: &
             error_response(&e)
         }
     }
+}
+
+/// Which of Telegram's limits a message to `chat_id` at `now` would break, if any; else the
+/// message is counted (a refused one is not: Telegram did not deliver it).
+fn over_rate_limit(st: &mut ApiState, chat_id: i64, now: std::time::Instant) -> Option<&'static str> {
+    const SECOND: Duration = Duration::from_secs(1);
+    const MINUTE: Duration = Duration::from_secs(60);
+    let within = |queue: &VecDeque<std::time::Instant>, window: Duration| {
+        queue.iter().rev().take_while(|&&t| now.duration_since(t) < window).count()
+    };
+    while st.sends.front().is_some_and(|&t| now.duration_since(t) >= SECOND) {
+        st.sends.pop_front();
+    }
+    let chat = st.sends_by_chat.entry(chat_id).or_default();
+    while chat.front().is_some_and(|&t| now.duration_since(t) >= MINUTE) {
+        chat.pop_front();
+    }
+    let broken = if within(chat, SECOND) >= 4 {
+        Some("more than 4 messages to one chat in a second")
+    } else if chat_id < 0 && chat.len() >= 20 {
+        Some("more than 20 messages to one group in a minute")
+    } else if st.sends.len() >= 30 {
+        Some("more than 30 messages in a second")
+    } else {
+        None
+    };
+    if broken.is_none() {
+        chat.push_back(now);
+        st.sends.push_back(now);
+    }
+    broken
 }
 
 /// The sendMessage fields the lean path reads; anything else in the body is ignored.
@@ -2429,8 +2517,58 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn fake_bot_api_holds_bots_to_telegrams_rate_limits() {
+        let api = FakeBotApi::start().await;
+        let bot = api.teloxide_bot();
+        api.push_text(5, "hi");
+        api.push_group_text(-7, 5, "hi");
+        // Four messages to a chat in a moment are tolerated; the fifth is refused.
+        for i in 0..4 {
+            bot.send_message(ChatId(5), format!("part {i}")).await.expect("under the limit");
+        }
+        match bot.send_message(ChatId(5), "one too many").await {
+            Err(RequestError::RetryAfter(s)) => assert_eq!(s.seconds(), 1),
+            other => panic!("expected a 429, got {other:?}"),
+        }
+        assert_eq!(api.messages_to(5).len(), 4, "the refused message is not delivered");
+        assert_eq!(api.sent().iter().filter(|c| c.outcome == CallOutcome::Limited).count(), 1);
+        let violations = api.violations();
+        assert!(violations.len() == 1 && violations[0].contains("more than 4 messages to one chat in a second"), "{violations:?}");
+        // Another chat is not affected; a chat action is not a message.
+        bot.send_message(ChatId(-7), "group").await.expect("another chat");
+        bot.send_chat_action(ChatId(5), teloxide::types::ChatAction::Typing).await.expect("not a message");
+        // Off for bots that run with --no-throttle.
+        api.ignore_rate_limits();
+        bot.send_message(ChatId(5), "no limits now").await.expect("limits off");
+        assert_eq!(api.violations().len(), 1);
+        // Counted afterwards from the delivery times: the fifth delivered message to chat 5
+        // within a second.
+        assert_eq!(api.rate_limit_breaches(), 1);
+    }
+
+    #[tokio::test]
+    async fn fake_bot_api_refuses_a_31st_message_in_a_second() {
+        let api = FakeBotApi::start().await;
+        let bot = api.teloxide_bot();
+        for chat in 1..=31 {
+            api.push_text(chat, "hi");
+        }
+        let mut refused = Vec::new();
+        for chat in 1..=31 {
+            if bot.send_message(ChatId(chat), "hello").await.is_err() {
+                refused.push(chat);
+            }
+        }
+        // The 31 sends take far less than a second on loopback.
+        assert_eq!(refused, vec![31]);
+        assert!(api.violations()[0].contains("more than 30 messages in a second"), "{:?}", api.violations());
+    }
+
+    #[tokio::test]
     async fn fake_bot_api_rejects_what_telegram_rejects() {
         let api = FakeBotApi::start().await;
+        // Many sends to one chat in a moment: the rate limits are checked in their own test.
+        api.ignore_rate_limits();
         let bot = api.teloxide_bot();
         api.push_text(5, "hi");
 
