@@ -61,8 +61,8 @@ fn quota(burst: u32, every: Duration) -> Quota {
 type Direct<C> = RateLimiter<NotKeyed, InMemoryState, C, NoOpMiddleware<<C as Clock>::Instant>>;
 type Keyed<C> = RateLimiter<i64, DefaultKeyedStateStore<i64>, C, NoOpMiddleware<<C as Clock>::Instant>>;
 
-/// Decides when each message may go out (pure of I/O: waiting is the caller's job, see
-/// [`SendLimiter::acquire`]).
+/// Decides when each message may go out: [`SendLimiter::acquire`] waits for the turn; the
+/// decisions underneath (`take`) only read the clock, so tests drive them with a fake one.
 pub struct SendLimiter<C: Clock = DefaultClock> {
     clock: C,
     overall: Direct<C>,

@@ -370,6 +370,8 @@ fn no_training_example_repeats_a_hold_out_message() {
         "crisis/holdout-e-benign.tsv",
         "crisis/holdout-f-positive.tsv",
         "crisis/holdout-f-benign.tsv",
+        "crisis/holdout-g-positive.tsv",
+        "crisis/holdout-g-benign.tsv",
         "routing-holdout.tsv",
         "routing-holdout-2.tsv",
         "routing-holdout-3.tsv",
