@@ -237,6 +237,13 @@ fn understanding_on_the_hold_outs() {
         // won't wake"). That one line was read and Italian, French and Portuguese overdose
         // phrases added: F no longer is a hold-out for the rules' word lists.
         ("holdout-f", 97.0, 95.7, 98.9, 15.2),
+        // Written 2026-12-02 by a helper who saw only the brief (about a quarter not English);
+        // 10 of its 210 crisis and 21 of its 210 benign lines repeated a training example or
+        // another set's message and were dropped before measuring. Measured once, training
+        // frozen (2026-12-02): 94.0% (overdose 95.8%, withdrawal 98.6%, self-harm 84.8%),
+        // 98.0% with check-ins, 18.5% false alarms (23.8% with check-ins); the rules alone
+        // 71.5% at 14.3%; no explicit mention missed. Its misses have not been read.
+        ("holdout-g", 93.9, 84.7, 97.9, 18.6),
     ];
     // Every figure is printed before any floor is checked.
     let mut failures = Vec::new();
