@@ -16,6 +16,12 @@
 //!    Telegram's limits are counted from the fake's delivery times (must be 0).
 //! 3. Peak RSS of the bot (`VmHWM` just before SIGTERM) and its exit code (must be 0).
 //!
+//! 5. Soak, only with `KLONOPIN_LOAD_ONLY=soak` (about 10 minutes): 1,000,000 updates over
+//!    500,000 private chats and 50,000 groups (each group: one crisis mention the bot
+//!    overhears, `/help`, chatter it ignores) with SQLite and `--no-throttle`, fed in chunks;
+//!    the bot's RSS after every chunk, its peak, and whether it stayed flat after warm-up.
+//!    `KLONOPIN_SOAK_UPDATES=N` runs a shorter one.
+//!
 //! 4. With `KLONOPIN_LOAD_BASELINE=PATH` (another build of `klonopin-bot`, e.g. the previous
 //!    commit's): the throughput runs alternate between this build and that one (6 pairs, to
 //!    `target/load-compare.txt`), and the report gives the median of the paired ratios, which drifts far less than absolute figures on a
@@ -63,6 +69,15 @@ const ONLY_ENV: &str = "KLONOPIN_LOAD_ONLY";
 /// `KLONOPIN_LOAD_BASELINE=PATH`: compare this build's throughput with another binary's.
 const BASELINE_ENV: &str = "KLONOPIN_LOAD_BASELINE";
 const COMPARE_PAIRS: usize = 6;
+const SOAK_ENV: &str = "KLONOPIN_SOAK_UPDATES";
+const SOAK_UPDATES: usize = 1_000_000;
+const SOAK_PRIVATE_CHATS: i64 = 500_000;
+const SOAK_GROUPS: i64 = 50_000;
+const SOAK_CHUNK: usize = 20_000;
+/// Of every 100 soak updates, this many are in groups.
+const SOAK_GROUP_SHARE: usize = 10;
+/// The soak's bound on the bot's peak RSS (issue 13).
+const SOAK_RSS_TARGET_MIB: f64 = 64.0;
 
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` does not: do nothing then.
@@ -673,12 +688,14 @@ async fn run_all(taskset: bool) -> String {
 
     let only = std::env::var(ONLY_ENV).unwrap_or_default();
     let mut table = String::new();
-    if let Some(baseline) = std::env::var_os(BASELINE_ENV) {
+    if only == "soak" {
+        soak_section(&mut env, &mut table).await;
+    } else if let Some(baseline) = std::env::var_os(BASELINE_ENV) {
         compare_section(&mut env, &mut table, PathBuf::from(baseline)).await;
     } else if only != "latency" {
         throughput_section(&mut env, &mut table).await;
     }
-    if only != "throughput" && std::env::var_os(BASELINE_ENV).is_none() {
+    if only != "throughput" && only != "soak" && std::env::var_os(BASELINE_ENV).is_none() {
         latency_section(&mut env, &mut table, per_update).await;
     }
 
@@ -847,4 +864,149 @@ async fn latency_section(env: &mut Env<'_>, table: &mut String, per_update: f64)
 
 fn ok_values(runs: &[Outcome], f: impl Fn(&Outcome) -> f64) -> Vec<f64> {
     runs.iter().filter(|o| o.ok).map(f).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Soak
+// ---------------------------------------------------------------------------------------------
+
+/// What the soak's groups say: chatter the bot must ignore, and crisis mentions it overhears.
+struct GroupLines {
+    chatter: Vec<&'static str>,
+    crisis: Vec<&'static str>,
+}
+
+impl GroupLines {
+    fn new(set: &ResponseSet, corpus: &Corpus) -> GroupLines {
+        use klonopin_bot::engine::overheard;
+        let chatter = corpus.questions.iter().copied().filter(|q| overheard(q, set).is_none()).collect();
+        let crisis = corpus.crisis.iter().copied().filter(|q| overheard(q, set).is_some()).collect();
+        GroupLines { chatter, crisis }
+    }
+}
+
+/// One chunk of the soak: private items (through the simulator), group messages, and the
+/// replies both must bring.
+struct SoakChunk {
+    private: Vec<(i64, Item)>,
+    group: Vec<(i64, &'static str)>,
+    expected: usize,
+}
+
+fn soak_chunk(
+    set: &ResponseSet,
+    corpus: &Corpus,
+    lines: &GroupLines,
+    sim: &mut Simulator<'_>,
+    groups_told: &mut std::collections::HashSet<i64>,
+    rng: &mut Rng,
+    n: usize,
+) -> SoakChunk {
+    let (mut private, mut group, mut expected) = (Vec::new(), Vec::new(), 0);
+    for _ in 0..n {
+        if rng.below(100) < SOAK_GROUP_SHARE {
+            let chat = -(1_000 + rng.below(SOAK_GROUPS as usize) as i64);
+            // A group's first message mentions a crisis (overheard: guidance as a reply, and
+            // the group enters the cooldown map); later ones are chatter or /help.
+            let text = if groups_told.insert(chat) {
+                let text = lines.crisis[rng.below(lines.crisis.len())];
+                let turn = klonopin_bot::engine::overheard_in(text, set, None).expect("chosen as overheard");
+                expected += turn.messages.iter().map(|m| parts(m).len()).sum::<usize>();
+                text
+            } else if rng.below(4) == 0 {
+                expected += sim.feed(chat, &Item::Text("/help"));
+                "/help"
+            } else {
+                lines.chatter[rng.below(lines.chatter.len())]
+            };
+            group.push((chat, text));
+            continue;
+        }
+        let chat = 10_000 + rng.below(SOAK_PRIVATE_CHATS as usize) as i64;
+        let roll = rng.below(100);
+        let item = match roll {
+            0..=3 => Item::Text(COMMANDS[rng.below(COMMANDS.len())]),
+            4..=6 => Item::Text(corpus.crisis[rng.below(corpus.crisis.len())]),
+            7..=11 => Item::Text(SMALL_TALK[rng.below(SMALL_TALK.len())]),
+            12..=18 => match sim.button(chat) {
+                Some(data) => Item::Button(data),
+                None => Item::Text(corpus.questions[rng.below(corpus.questions.len())]),
+            },
+            _ => Item::Text(corpus.questions[rng.below(corpus.questions.len())]),
+        };
+        expected += sim.feed(chat, &item);
+        private.push((chat, item));
+    }
+    SoakChunk { private, group, expected }
+}
+
+async fn soak_section(env: &mut Env<'_>, table: &mut String) {
+    let total: usize = std::env::var(SOAK_ENV).ok().and_then(|v| v.parse().ok()).unwrap_or(SOAK_UPDATES);
+    let _ = writeln!(
+        table,
+        "\n5. Soak: {total} updates over {SOAK_PRIVATE_CHATS} private chats and {SOAK_GROUPS} groups ({SOAK_GROUP_SHARE}% group messages), sqlite, --no-throttle, chunks of {SOAK_CHUNK}"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fake = FakeBotApi::start().await;
+    fake.set_lean(true);
+    let mut bot = Bot::start(&fake, &env.bin, &spec_for("sqlite", dir.path()), false, env.pinned, dir.path());
+    if !wait_for(&mut bot, || fake.first_call_at("getUpdates").is_some(), || 0).await {
+        env.notes.push(format!("soak: the bot never polled; log tail:\n{}", bot.log_tail()));
+        return;
+    }
+    let lines = GroupLines::new(env.set, &env.corpus);
+    let mut sim = Simulator::new(env.set);
+    let mut told = std::collections::HashSet::new();
+    let mut rng = Rng(0x50a4);
+    let (mut done, mut expected, mut shortfalls) = (0, 0, 0);
+    let mut samples: Vec<(usize, f64)> = Vec::new();
+    let t0 = Instant::now();
+    while done < total {
+        let n = SOAK_CHUNK.min(total - done);
+        let SoakChunk { private, group, expected: more } = soak_chunk(env.set, &env.corpus, &lines, &mut sim, &mut told, &mut rng, n);
+        expected += more;
+        push_all(&fake, &private);
+        for (chat, text) in &group {
+            fake.push_group_text(*chat, 7, text);
+        }
+        let all_in =
+            wait_for(&mut bot, || fake.delivered_count() >= expected && fake.pending_updates() == 0, || fake.delivered_count()).await;
+        if !matches!(bot.child.try_wait(), Ok(None)) {
+            env.notes.push(format!("soak: the bot exited after {done} updates; log tail:\n{}", bot.log_tail()));
+            break;
+        }
+        if !all_in {
+            shortfalls += 1;
+            // Replies the simulator expected and the bot did not send: start the next chunk
+            // from what arrived, and say so.
+            expected = fake.delivered_count();
+        }
+        done += n;
+        samples.push((done, bot.status_field("VmRSS:").unwrap_or(0) as f64 / 1024.0));
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let peak = bot.peak_rss_kib().unwrap_or(0) as f64 / 1024.0;
+    let violations = fake.violations().len();
+    let exit = bot.terminate().await;
+    let at = |share: f64| samples.iter().find(|(d, _)| *d as f64 >= share * total as f64).map_or(f64::NAN, |(_, r)| *r);
+    let after_warmup: Vec<f64> = samples.iter().filter(|(d, _)| *d as f64 >= 0.2 * total as f64).map(|(_, r)| *r).collect();
+    let (lo, hi) = after_warmup.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
+    let _ = writeln!(
+        table,
+        "RSS MiB after 10% {:.1}, 20% {:.1}, 50% {:.1}, 100% {:.1}; from 20% on between {lo:.1} and {hi:.1}; peak (VmHWM) {peak:.1}",
+        at(0.1),
+        at(0.2),
+        at(0.5),
+        at(1.0)
+    );
+    let verdict = if peak <= SOAK_RSS_TARGET_MIB { "meets" } else { "MISSES" };
+    let _ = writeln!(
+        table,
+        "{done} updates in {secs:.0} s ({:.0}/s), {} replies, {shortfalls} chunks short of the expected replies, {violations} violations, exit {}; peak RSS <= {SOAK_RSS_TARGET_MIB} MiB: {verdict}",
+        done as f64 / secs,
+        fake.delivered_count(),
+        exit.map_or("none".to_owned(), |c| c.to_string())
+    );
+    let curve: Vec<String> = samples.iter().step_by((samples.len() / 10).max(1)).map(|(d, r)| format!("{}k:{r:.1}", d / 1000)).collect();
+    let _ = writeln!(table, "RSS curve (updates: MiB): {}", curve.join(" "));
 }

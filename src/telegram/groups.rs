@@ -7,8 +7,11 @@
 //! [`CRISIS_WINDOW`] get nothing new (the guidance is right there in the chat); a kind not yet
 //! shown in the window (an overdose after talk of withdrawal) is always answered. Pure: the
 //! caller passes the time.
+//!
+//! Memory is bounded: the groups live in a [`quick_cache`] of [`MAX_GROUPS`] entries, and an
+//! expired window counts as absent. Forgetting a group early can only mean guidance is shown
+//! again, never that it is held back.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::text::crisis::CrisisSet;
@@ -16,19 +19,39 @@ use crate::text::crisis::CrisisSet;
 /// How long guidance shown in a group covers later mentions of the same kinds of crisis.
 pub const CRISIS_WINDOW: Duration = Duration::from_secs(10 * 60);
 
-/// Past this many groups, expired entries are dropped before adding one.
-const PRUNE_AT: usize = 10_000;
+/// Most groups remembered at once (about 40 bytes each); past this the cache evicts the
+/// least recently useful ones, each operation O(1).
+pub const MAX_GROUPS: usize = 50_000;
 
 /// Per group: when the current window started and which kinds it has shown.
-#[derive(Debug)]
 pub struct CrisisCooldown {
     window: Duration,
-    shown: HashMap<i64, (Instant, CrisisSet)>,
+    shown: quick_cache::unsync::Cache<i64, (Instant, CrisisSet)>,
+}
+
+impl std::fmt::Debug for CrisisCooldown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CrisisCooldown").field("window", &self.window).field("groups", &self.shown.len()).finish()
+    }
 }
 
 impl CrisisCooldown {
     pub fn new(window: Duration) -> CrisisCooldown {
-        CrisisCooldown { window, shown: HashMap::new() }
+        CrisisCooldown::with_capacity(window, MAX_GROUPS)
+    }
+
+    /// A cooldown that remembers at most about `groups` groups.
+    pub fn with_capacity(window: Duration, groups: usize) -> CrisisCooldown {
+        CrisisCooldown { window, shown: quick_cache::unsync::Cache::new(groups.max(1)) }
+    }
+
+    /// How many groups are remembered (expired windows included until evicted).
+    pub fn len(&self) -> usize {
+        self.shown.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.shown.len() == 0
     }
 
     /// Whether guidance for `kinds` should be sent to group `chat` at `now`; if so, it is
@@ -39,7 +62,8 @@ impl CrisisCooldown {
         }
         let window = self.window;
         let live = |started: Instant| now.saturating_duration_since(started) < window;
-        if let Some((started, shown)) = self.shown.get_mut(&chat) {
+        if let Some(mut entry) = self.shown.get_mut(&chat) {
+            let (started, shown) = &mut *entry;
             if live(*started) {
                 if kinds.iter().all(|k| shown.contains(k)) {
                     return false;
@@ -47,9 +71,6 @@ impl CrisisCooldown {
                 *shown = shown.union(kinds);
                 return true;
             }
-        }
-        if self.shown.len() >= PRUNE_AT {
-            self.shown.retain(|_, (started, _)| live(*started));
         }
         self.shown.insert(chat, (now, kinds));
         true
@@ -100,16 +121,19 @@ mod tests {
     }
 
     #[test]
-    fn memory_stays_bounded_by_live_groups() {
+    fn memory_stays_bounded_and_a_busy_group_is_remembered() {
         let t0 = Instant::now();
-        let mut c = CrisisCooldown::new(Duration::from_secs(60));
+        let capacity = 1_000;
+        let mut c = CrisisCooldown::with_capacity(Duration::from_secs(600), capacity);
         let wd = set(&[CrisisKind::Withdrawal]);
-        for chat in 0..PRUNE_AT as i64 {
-            assert!(c.permit(-chat - 1, wd, t0));
+        assert!(c.permit(-1, wd, t0));
+        // A flood of new groups, each seen once, while group -1 keeps talking.
+        for chat in 2..50_000_i64 {
+            assert!(c.permit(-chat, wd, t0), "a group never seen gets the guidance");
+            if chat % 100 == 0 {
+                assert!(!c.permit(-1, wd, t0), "the busy group stays in its window (after {chat} groups)");
+            }
+            assert!(c.len() <= capacity + capacity / 10, "{} groups remembered", c.len());
         }
-        assert_eq!(c.shown.len(), PRUNE_AT);
-        // Two minutes later every window has expired: the next group prunes them all.
-        assert!(c.permit(-999_999, wd, t0 + Duration::from_secs(120)));
-        assert_eq!(c.shown.len(), 1);
     }
 }

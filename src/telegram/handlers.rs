@@ -1,8 +1,9 @@
 //! Updates in, replies out: what the adapter does with each update.
 //!
 //! Every update goes to `engine::step` with the chat's stored state; the replies are sent
-//! and the new state stored. Nothing here decides what to say. No message text, name or
-//! username is ever logged: only update ids and kinds of errors.
+//! and the new state stored. Nothing here decides what to say. What fails is returned to the
+//! dispatcher's one error handler ([`super::failure`]) as kinds of errors with the update id:
+//! no message text, name or username is ever logged.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use teloxide::types::{MessageId, MessageKind, ReplyParameters};
 use teloxide::{ApiError, RequestError};
 
 use super::direct::Outgoing;
+use super::failure::{Failure, Problem};
 use super::render::{parts, Part};
 use super::{App, Sender};
 use crate::engine::{step_hinted, Event, Input, Next, State, Turn};
@@ -33,16 +35,6 @@ where
         .branch(Update::filter_message().endpoint(on_message))
         .branch(Update::filter_edited_message().endpoint(on_edited))
         .branch(Update::filter_callback_query().endpoint(on_callback::<B>))
-}
-
-/// Handler errors are logged where they happen, with the update id; nothing reaches here
-/// but a kind, and it is logged without any content.
-pub struct QuietErrors;
-
-impl ErrorHandler<Box<dyn std::error::Error + Send + Sync>> for QuietErrors {
-    fn handle_error(self: Arc<Self>, _error: Box<dyn std::error::Error + Send + Sync>) -> BoxFuture<'static, ()> {
-        Box::pin(async { log::error!("handler error (details withheld: they may contain user data)") })
-    }
 }
 
 /// Errors of the update listener (getUpdates): logged by kind only. teloxide's own
@@ -143,42 +135,42 @@ fn input_of<'m>(msg: &'m Message, username: &str) -> Option<Input<'m>> {
 
 async fn on_message(update: Update, msg: Message, app: Arc<App>) -> HandlerResult {
     match input_of(&msg, &app.username) {
-        Some(input) => process(&app, update.id.0, msg.chat.id, &input, language_of(msg.from.as_ref())).await,
-        None => overheard(&app, update.id.0, &msg).await,
+        Some(input) => process(&app, update.id.0, msg.chat.id, &input, language_of(msg.from.as_ref())).await?,
+        None => overheard(&app, update.id.0, &msg).await?,
     }
     Ok(())
 }
 
 /// A group message not addressed to the bot: crisis guidance as a reply if it mentions a
 /// crisis (at most once per kind per group and window, see [`super::groups`]), else nothing.
-async fn overheard(app: &App, update_id: u32, msg: &Message) {
+async fn overheard(app: &App, update_id: u32, msg: &Message) -> Result<(), Failure> {
     if !is_group(msg) {
-        return;
+        return Ok(());
     }
-    let Some(text) = msg.text().or(msg.caption()) else { return };
+    let Some(text) = msg.text().or(msg.caption()) else { return Ok(()) };
     let content = app.content();
     if crate::engine::overheard(text, &content).is_none() {
-        return;
+        return Ok(());
     }
     // A crisis: the group's chosen country, if it chose one (a failed read: the default).
     let dialogue: Dialogue<State, _> = Dialogue::new(Arc::clone(&app.storage), msg.chat.id);
     let region = dialogue.get().await.ok().flatten().and_then(|s| s.region);
-    let Some(turn) = crate::engine::overheard_in(text, &content, region.as_deref()) else { return };
+    let Some(turn) = crate::engine::overheard_in(text, &content, region.as_deref()) else { return Ok(()) };
     let permitted =
         app.group_crisis.lock().unwrap_or_else(|p| p.into_inner()).permit(msg.chat.id.0, turn.crisis, std::time::Instant::now());
     if !permitted {
-        return;
+        return Ok(());
     }
     for event in &turn.events {
         app.stats.event(event);
     }
     match send_all(&app.sender, msg.chat.id, Some(msg.id), &turn.messages).await {
-        Delivery::Sent => {}
-        Delivery::Blocked => log::info!("update {update_id}: the bot can no longer write to this group"),
-        Delivery::Failed(kind) => {
-            log::warn!("update {update_id}: crisis guidance for a group was not delivered: {kind}");
-            app.stats.error(ErrorKind::SendFailed);
+        Delivery::Sent => Ok(()),
+        Delivery::Blocked => {
+            log::info!("update {update_id}: the bot can no longer write to this group");
+            Ok(())
         }
+        Delivery::Failed(kind) => Failure::check(update_id, vec![Problem::GroupGuidanceNotDelivered(kind)]),
     }
 }
 
@@ -186,7 +178,7 @@ async fn overheard(app: &App, update_id: u32, msg: &Message) {
 /// may have corrected "withdrawl" to what they meant, and the crisis rule holds for edits.
 async fn on_edited(update: Update, msg: Message, app: Arc<App>) -> HandlerResult {
     let Some(input) = input_of(&msg, &app.username) else {
-        overheard(&app, update.id.0, &msg).await;
+        overheard(&app, update.id.0, &msg).await?;
         return Ok(());
     };
     let text = match &input {
@@ -197,7 +189,7 @@ async fn on_edited(update: Update, msg: Message, app: Arc<App>) -> HandlerResult
     // Rules and classifier, as for a new message: an edit that now describes a crisis is
     // answered again.
     if !crate::engine::reading::crisis_of(&normalize(text), &app.content()).is_empty() {
-        process(&app, update.id.0, msg.chat.id, &input, language_of(msg.from.as_ref())).await;
+        process(&app, update.id.0, msg.chat.id, &input, language_of(msg.from.as_ref())).await?;
     }
     Ok(())
 }
@@ -207,12 +199,13 @@ where
     B: Requester<Err = RequestError> + Clone + Send + Sync + 'static,
 {
     // Always answer, or the person's client shows a spinner on the button.
-    if let Err(e) = with_retry(|| bot.answer_callback_query(query.id.clone()).send()).await {
-        log::warn!("update {}: answerCallbackQuery failed: {}", update.id.0, error_kind(&e));
+    let answered = with_retry(|| bot.answer_callback_query(query.id.clone()).send()).await;
+    let mut problems: Vec<Problem> = answered.err().map(|e| Problem::CallbackNotAnswered(error_kind(&e))).into_iter().collect();
+    if let (Some(data), Some(message)) = (query.data.as_deref(), query.message.as_ref()) {
+        let processed = process(&app, update.id.0, message.chat().id, &Input::Button(data), language_of(Some(&query.from))).await;
+        problems.extend(processed.err().into_iter().flat_map(|f| f.problems));
     }
-    let (Some(data), Some(message)) = (query.data.as_deref(), query.message.as_ref()) else { return Ok(()) };
-    process(&app, update.id.0, message.chat().id, &Input::Button(data), language_of(Some(&query.from))).await;
-    Ok(())
+    Ok(Failure::check(update.id.0, problems)?)
 }
 
 /// The language tag of the person's app (never stored or logged).
@@ -221,15 +214,16 @@ fn language_of(user: Option<&teloxide::types::User>) -> Option<&str> {
 }
 
 /// Loads the chat's state, runs the engine, sends the replies, stores the new state.
-/// Never fails: every problem is logged with the update id and its kind, and an unreadable
-/// state starts the chat over instead of dropping the message.
-async fn process(app: &App, update_id: u32, chat_id: ChatId, input: &Input<'_>, language: Option<&str>) {
+/// Goes as far as it can whatever fails (an unreadable state starts the chat over instead of
+/// dropping the message; an undelivered reply still has its state stored) and returns what
+/// failed, for the error handler.
+async fn process(app: &App, update_id: u32, chat_id: ChatId, input: &Input<'_>, language: Option<&str>) -> Result<(), Failure> {
+    let mut problems = Vec::new();
     let dialogue: Dialogue<State, _> = Dialogue::new(Arc::clone(&app.storage), chat_id);
     let stored = match dialogue.get().await {
         Ok(stored) => stored,
         Err(e) => {
-            log::warn!("update {update_id}: stored state unreadable ({}), starting this chat over", e.kind());
-            app.stats.error(ErrorKind::StateUnreadable);
+            problems.push(Problem::StateUnreadable(e.kind()));
             Some(State::default()) // forces a write of the fresh state below
         }
     };
@@ -252,17 +246,15 @@ async fn process(app: &App, update_id: u32, chat_id: ChatId, input: &Input<'_>, 
     match send_all(&app.sender, chat_id, None, &turn.messages).await {
         Delivery::Sent => {}
         Delivery::Blocked => {
+            // Not a failure: the person left. Their state goes with them.
             log::info!("update {update_id}: the bot is blocked or the chat is gone; clearing its state");
             app.stats.error(ErrorKind::Blocked);
-            if let Err(e) = Arc::clone(&app.storage).remove_dialogue(chat_id).await {
-                log::warn!("update {update_id}: clearing state failed: {}", e.kind());
+            if let Err(e) = Storage::<State>::remove_dialogue(Arc::clone(&app.storage), chat_id).await {
+                problems.push(Problem::ClearFailed(e.kind()));
             }
-            return;
+            return Failure::check(update_id, problems);
         }
-        Delivery::Failed(kind) => {
-            log::warn!("update {update_id}: a reply was not delivered: {kind}");
-            app.stats.error(ErrorKind::SendFailed);
-        }
+        Delivery::Failed(kind) => problems.push(Problem::NotDelivered(kind)),
     }
 
     let result = match &turn.next {
@@ -274,9 +266,9 @@ async fn process(app: &App, update_id: u32, chat_id: ChatId, input: &Input<'_>, 
         Next::Keep(next) => dialogue.update(next.clone()).await,
     };
     if let Err(e) = result {
-        log::warn!("update {update_id}: storing state failed: {}", e.kind());
-        app.stats.error(ErrorKind::StoreFailed);
+        problems.push(Problem::StoreFailed(e.kind()));
     }
+    Failure::check(update_id, problems)
 }
 
 enum Delivery {

@@ -14,6 +14,7 @@
 //! - [`storage`] keeps each chat's dialogue state: SQLite (default), Redis or memory.
 
 pub mod direct;
+pub mod failure;
 pub mod groups;
 pub mod handlers;
 pub mod limiter;
@@ -33,7 +34,6 @@ use teloxide::types::BotCommand;
 use teloxide::update_listeners::{webhooks, Polling, UpdateListener};
 
 use crate::content::ResponseSet;
-use crate::engine::State;
 use storage::{open_store, parse_storage_spec, StateStore};
 
 /// Flags of `klonopin-bot serve`. The token is never a flag (it would show in `ps`).
@@ -88,12 +88,12 @@ pub struct ServeArgs {
 pub struct App {
     /// The responses being served; a reload swaps the whole set at once.
     pub content: RwLock<Arc<ResponseSet>>,
-    pub storage: Arc<StateStore<State>>,
+    pub storage: Arc<StateStore>,
     /// The bot's @username, to tell commands and mentions meant for it in groups.
     pub username: String,
     /// The folder the responses come from (None: the built-in copy, which never reloads).
     pub responses_dir: Option<PathBuf>,
-    pub stats: crate::stats::Stats,
+    pub stats: Arc<crate::stats::Stats>,
     /// Whether Telegram answered the last health check.
     pub telegram_ok: std::sync::atomic::AtomicBool,
     /// Set only with --record-unmatched.
@@ -120,6 +120,24 @@ fn spawn_limiter_upkeep(app: Arc<App>) {
             every.tick().await;
             if let Some(limiter) = &app.sender.limiter {
                 limiter.forget_idle(std::time::Instant::now());
+            }
+        }
+    });
+}
+
+/// Hourly, the memory store drops expired states (SQLite's writer thread purges its file on
+/// its own, and Redis expires keys itself).
+fn spawn_memory_purge(app: Arc<App>) {
+    if !matches!(*app.storage, StateStore::Memory(_)) {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(storage::PURGE_INTERVAL);
+        every.tick().await; // the first tick is immediate: nothing has expired yet
+        loop {
+            every.tick().await;
+            if let Ok(n @ 1..) = app.storage.purge_expired().await {
+                log::info!("purged {n} expired dialogue states from memory");
             }
         }
     });
@@ -233,8 +251,7 @@ async fn run(args: ServeArgs, token: String, webhook_secret: Option<String>, con
     let signals = StopSignals::register()?;
     let spec = parse_storage_spec(&args.storage)?;
     let retention = Duration::from_secs(args.retention_days.max(1) * 24 * 60 * 60);
-    let storage =
-        open_store::<State>(&spec, retention, &args.redis_namespace).await.map_err(|e| format!("cannot open storage {spec}: {e}"))?;
+    let storage = open_store(&spec, retention, &args.redis_namespace).await.map_err(|e| format!("cannot open storage {spec}: {e}"))?;
 
     let client = teloxide::net::default_reqwest_settings()
         .timeout(Duration::from_secs(u64::from(args.polling_timeout) + 7))
@@ -281,7 +298,7 @@ async fn run(args: ServeArgs, token: String, webhook_secret: Option<String>, con
         storage: Arc::clone(&storage),
         username,
         responses_dir: args.content.responses.clone(),
-        stats: crate::stats::Stats::default(),
+        stats: Arc::new(crate::stats::Stats::default()),
         telegram_ok: std::sync::atomic::AtomicBool::new(true),
         unmatched,
         sender: Sender {
@@ -303,6 +320,7 @@ async fn run(args: ServeArgs, token: String, webhook_secret: Option<String>, con
     if app.sender.limiter.is_some() {
         spawn_limiter_upkeep(Arc::clone(&app));
     }
+    spawn_memory_purge(Arc::clone(&app));
     let result = dispatch(bot, app, &args, webhook_secret, signals).await;
     if let Err(e) = storage.close().await {
         log::error!("storage did not close cleanly: {}", e.kind());
@@ -318,13 +336,14 @@ where
     <B as Requester>::DeleteWebhook: Send,
     <B as Requester>::SetWebhook: Send,
 {
+    let failures = Arc::new(failure::Failures { stats: Arc::clone(&app.stats) });
     let mut dispatcher = Dispatcher::builder(bot.clone(), handlers::schema::<B>())
         .dependencies(dptree::deps![app])
         // teloxide's default logs whole unhandled updates (user data); count nothing, log the kind.
         .default_handler(|update: Arc<Update>| async move {
             log::debug!("update {} ignored", update.id.0);
         })
-        .error_handler(Arc::new(handlers::QuietErrors))
+        .error_handler(failures)
         .build();
     match (&args.webhook_url, webhook_secret) {
         (Some(url), Some(secret)) => {

@@ -82,10 +82,12 @@ pub fn spawn_sighup(app: Arc<App>) {
 /// Reloads when anything under the responses folder changes. The watcher lives as long as
 /// the returned value.
 pub fn spawn_watcher(app: Arc<App>, dir: &Path) -> Result<notify::RecommendedWatcher, String> {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    // One slot is enough: a change waiting to be seen already covers every later one (an
+    // editor's save can fire thousands of events; none of them needs its own slot).
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(1);
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if event.is_ok_and(|e| !e.kind.is_access()) {
-            let _ = tx.send(());
+            let _ = tx.try_send(());
         }
     })
     .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;

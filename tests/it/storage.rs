@@ -119,6 +119,26 @@ async fn sqlite_state_survives_restart() {
     store.close().await.unwrap();
 }
 
+/// With a cache far smaller than the chats, every state is still read back right (evicted
+/// rows come from the file), and more concurrent writes than the writer's queue holds all
+/// complete (callers wait for room; none is lost).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_small_cache_and_a_full_queue_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    let store = SqliteStateStore::open_with(&path, DAY, klonopin_bot::telegram::storage::PURGE_INTERVAL, 4 * 1024).unwrap();
+    let chats = 3 * klonopin_bot::telegram::storage::SQLITE_QUEUE_DEPTH as i64;
+    let writes: Vec<_> = (0..chats).map(|chat| put(&store, chat, State::AskedDose { mg: chat as u32 })).collect();
+    for result in futures::future::join_all(writes).await {
+        result.unwrap();
+    }
+    assert_eq!(row_count(&path), chats);
+    for chat in (0..chats).rev() {
+        assert_eq!(get(&store, chat).await.unwrap(), Some(State::AskedDose { mg: chat as u32 }), "chat {chat}");
+    }
+    store.close().await.unwrap();
+}
+
 #[tokio::test]
 async fn sqlite_flush_commits_queued_writes() {
     let dir = tempfile::tempdir().unwrap();
@@ -284,19 +304,19 @@ async fn sqlite_many_concurrent_chats_all_land() {
 async fn open_store_picks_the_backend_from_the_spec() {
     let dir = tempfile::tempdir().unwrap();
     let spec = parse_storage_spec(&format!("sqlite:{}", db_path(&dir).display())).unwrap();
-    let store: Arc<StateStore<State>> = open_store(&spec, DAY, "test").await.unwrap();
+    let store: Arc<StateStore> = open_store(&spec, DAY, "test").await.unwrap();
     assert_eq!(store.backend(), "sqlite");
     put(&store, 5, State::AskedDose { mg: 5 }).await.unwrap();
     del(&store, 6).await.unwrap();
     store.close().await.unwrap();
 
-    let store: Arc<StateStore<State>> = open_store(&spec, DAY, "test").await.unwrap();
+    let store: Arc<StateStore> = open_store(&spec, DAY, "test").await.unwrap();
     // Through teloxide's erased form, as a Dispatcher would hold it.
     let erased = Arc::clone(&store).erase();
     assert_eq!(get(&erased, 5).await.unwrap(), Some(State::AskedDose { mg: 5 }));
     store.close().await.unwrap();
 
-    let memory: Arc<StateStore<State>> = open_store(&parse_storage_spec("memory").unwrap(), DAY, "test").await.unwrap();
+    let memory: Arc<StateStore> = open_store(&parse_storage_spec("memory").unwrap(), DAY, "test").await.unwrap();
     assert_eq!(memory.backend(), "memory");
     del(&memory, 1).await.unwrap();
 }
@@ -375,7 +395,7 @@ async fn redis_unparseable_state_is_a_deserialize_error() {
 async fn redis_through_open_store() {
     let Some(server) = RedisServer::start("redis_through_open_store") else { return };
     let spec = parse_storage_spec(&server.url(1)).unwrap();
-    let store: Arc<StateStore<State>> = open_store(&spec, DAY, "bot").await.unwrap();
+    let store: Arc<StateStore> = open_store(&spec, DAY, "bot").await.unwrap();
     assert_eq!(store.backend(), "redis");
     put(&store, 3, State::AskedDose { mg: 3 }).await.unwrap();
     assert_eq!(get(&store, 3).await.unwrap(), Some(State::AskedDose { mg: 3 }));

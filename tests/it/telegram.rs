@@ -525,6 +525,24 @@ async fn html_rejections_and_blocked_chats(limiter: bool) {
     assert_eq!(rejected.len(), 1, "exactly one HTML send was rejected");
     assert_eq!(rejected[0].text.as_deref(), Some(expected[0].html.as_str()));
 
+    // A reply Telegram refuses for good (400, no retry or fallback mends it): the error
+    // handler logs it with the update id and counts it; the chat goes on.
+    let refused_question = "what is klonopin";
+    fake.refuse_next_sends(1);
+    let refused_update = fake.push_text(chat.id, refused_question);
+    assert!(
+        fake.wait_until(WAIT, || bot
+            .log_text()
+            .contains(&format!("update {refused_update}: a reply was not delivered (api: MessageIsTooLong)")))
+            .await,
+        "the failure reached the error handler:\n{}",
+        bot.log_text()
+    );
+    // Its state was still stored; what was delivered before the refusal is all there will be.
+    let lost = chat.expect(&Input::from_text(refused_question));
+    assert!(fake.messages_to(chat.id).len() < chat.seen + lost.len(), "the refused part was not delivered");
+    chat.seen = fake.messages_to(chat.id).len();
+
     // Blocked in the middle of the self-check: the 403 clears the stored state.
     let mut blocked = Chat::new(&fake, base + 2, &content);
     blocked.say("/selfcheck").await;
@@ -550,7 +568,7 @@ async fn html_rejections_and_blocked_chats(limiter: bool) {
     assert!(bot.is_running(), "the bot died:\n{}", bot.log_text());
     assert_clean(&fake);
     assert_eq!(bot.terminate(WAIT).await, Some(0), "{}", bot.log_text());
-    bot.assert_private(&[question, "hello"]);
+    bot.assert_private(&[question, "hello", refused_question]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

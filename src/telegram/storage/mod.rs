@@ -6,18 +6,20 @@
 //! (report and retry). Pick a backend at runtime with [`parse_storage_spec`]
 //! and [`open_store`]; the resulting [`StateStore`] is a teloxide
 //! [`Storage`](teloxide::dispatching::dialogue::Storage) itself, so it can be
-//! used as `Dialogue<State, StateStore<State>>` directly or erased.
+//! used as `Dialogue<State, StateStore>` directly or erased.
 
 mod error;
+mod memory;
 mod redis;
 mod spec;
 mod sqlite;
 mod store;
 
 pub use self::error::{StorageError, StorageErrorKind};
+pub use self::memory::MemoryStateStore;
 pub use self::redis::RedisStateStore;
 pub use self::spec::{parse_storage_spec, StorageSpec};
-pub use self::sqlite::{SqliteStateStore, PURGE_INTERVAL};
+pub use self::sqlite::{SqliteStateStore, PURGE_INTERVAL, QUEUE_DEPTH as SQLITE_QUEUE_DEPTH};
 pub use self::store::{open_store, StateStore};
 
 use serde::{de::DeserializeOwned, Serialize};

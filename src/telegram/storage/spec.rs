@@ -12,7 +12,7 @@ const ACCEPTED: &str = "expected sqlite:PATH, memory, or redis://HOST:PORT/DB";
 pub enum StorageSpec {
     /// `sqlite:PATH`; a relative path is relative to the working directory.
     Sqlite(PathBuf),
-    /// `memory`: teloxide's `InMemStorage`, lost on restart.
+    /// `memory`: this process's memory, lost on restart (bounded, expiring like the others).
     Memory,
     /// `redis://HOST:PORT/DB`, kept verbatim (it may carry a password).
     Redis(String),

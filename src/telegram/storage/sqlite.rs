@@ -13,7 +13,12 @@
 //! SQLite file). The load benchmark showed the read round trip to the writer
 //! thread as the main cost against in-memory storage: most updates change no
 //! state, so with the cache they cost no SQLite work at all after a chat's
-//! first message. Writes update the cache only once committed.
+//! first message. Writes update the cache only once committed. The cache is bounded by weight
+//! ([`CACHE_BYTES`], a [`quick_cache`]: a chat seen once is evicted before one that keeps
+//! talking, so a flood of new chats does not push out live conversations).
+//!
+//! Requests reach the writer over a bounded channel ([`QUEUE_DEPTH`], [`flume`]): when the
+//! disk falls behind, handlers wait for room instead of queueing without limit.
 //!
 //! A cache miss goes through the same thread. Against a second, mutex-guarded read
 //! connection queried inline (measured on 2 shared cores, debug build, 200
@@ -25,9 +30,7 @@
 //! in the batch being run anyway, and trivially sees every acknowledged
 //! write.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -51,8 +54,15 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// inactivity is still measured to within this much, without a write per message.
 const REFRESH_AFTER_SECS: i64 = 60 * 60;
 
-/// Most chats the cache remembers; past this it starts over (a cache miss only costs a read).
-const MAX_CACHED: usize = 200_000;
+/// What the cache may hold, counted as each row's JSON plus [`ROW_OVERHEAD`]; a cache miss
+/// only costs a read through the writer thread.
+pub const CACHE_BYTES: u64 = 8 << 20;
+/// About what one cached row costs beside its JSON (key, timestamp, string header, the
+/// cache's own bookkeeping).
+const ROW_OVERHEAD: u64 = 64;
+
+/// Requests queued for the writer thread at most; past this a caller waits for room.
+pub const QUEUE_DEPTH: usize = 4 * MAX_BATCH;
 
 /// Caps one transaction so a flood of requests cannot delay the first
 /// waiter's answer without bound.
@@ -132,12 +142,29 @@ impl Answer {
 /// writer thread is detached, and a process that exits without closing can
 /// lose requests that were queued but not yet committed.
 pub struct SqliteStateStore {
-    tx: mpsc::Sender<Request>,
+    tx: flume::Sender<Request>,
     path: PathBuf,
     retention: Duration,
     /// chat id -> its row as last read or committed: the JSON state and when it was
     /// written (unix seconds), or None for no row.
-    cache: Mutex<HashMap<i64, Option<(String, i64)>>>,
+    cache: Mutex<RowCache>,
+}
+
+type RowCache = quick_cache::unsync::Cache<i64, Option<(String, i64)>, RowWeight>;
+
+/// A cached row weighs its JSON's length plus [`ROW_OVERHEAD`].
+#[derive(Clone, Copy)]
+struct RowWeight;
+
+impl quick_cache::Weighter<i64, Option<(String, i64)>> for RowWeight {
+    fn weight(&self, _chat: &i64, row: &Option<(String, i64)>) -> u64 {
+        ROW_OVERHEAD + row.as_ref().map_or(0, |(state, _)| state.len() as u64)
+    }
+}
+
+fn row_cache(bytes: u64) -> RowCache {
+    let rows = usize::try_from(bytes / (ROW_OVERHEAD + 64)).unwrap_or(usize::MAX).max(1);
+    quick_cache::unsync::Cache::with_weighter(rows, bytes.max(1), RowWeight)
 }
 
 impl std::fmt::Debug for SqliteStateStore {
@@ -155,6 +182,11 @@ impl SqliteStateStore {
 
     /// [`Self::open`] with a different automatic purge period.
     pub fn open_with_purge_interval(path: &Path, retention: Duration, purge_interval: Duration) -> Result<Arc<Self>, StorageError> {
+        Self::open_with(path, retention, purge_interval, CACHE_BYTES)
+    }
+
+    /// [`Self::open`] with a different automatic purge period and cache size (tests).
+    pub fn open_with(path: &Path, retention: Duration, purge_interval: Duration, cache_bytes: u64) -> Result<Arc<Self>, StorageError> {
         if purge_interval.is_zero() {
             return Err(StorageError::new(StorageErrorKind::Config, "the sqlite purge interval must be positive"));
         }
@@ -165,13 +197,13 @@ impl SqliteStateStore {
             log::info!("purged {purged} expired dialogue states from {shown}");
         }
 
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = flume::bounded(QUEUE_DEPTH);
         std::thread::Builder::new()
             .name("sqlite-state-writer".to_owned())
             .spawn(move || writer_loop(conn, rx, retention, purge_interval))
             .map_err(|e| StorageError::with_source(StorageErrorKind::Io, "starting the sqlite writer thread", e))?;
 
-        Ok(Arc::new(Self { tx, path: path.to_owned(), retention, cache: Mutex::new(HashMap::new()) }))
+        Ok(Arc::new(Self { tx, path: path.to_owned(), retention, cache: Mutex::new(row_cache(cache_bytes)) }))
     }
 
     pub fn path(&self) -> &Path {
@@ -227,19 +259,14 @@ impl SqliteStateStore {
             cache.remove(&chat_id);
             return;
         };
-        if cache.len() >= MAX_CACHED && !cache.contains_key(&chat_id) {
-            cache.clear();
-        }
-        if overwrite {
+        if overwrite || cache.get(&chat_id).is_none() {
             cache.insert(chat_id, row);
-        } else {
-            cache.entry(chat_id).or_insert(row);
         }
     }
 
     async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T, StorageError> {
         let (reply, answer) = oneshot::channel();
-        self.tx.send(make(reply)).map_err(|_| StorageError::closed())?;
+        self.tx.send_async(make(reply)).await.map_err(|_| StorageError::closed())?;
         answer.await.map_err(|_| StorageError::closed())?
     }
 }
@@ -330,7 +357,7 @@ fn purge(conn: &Connection, retention: Duration) -> rusqlite::Result<usize> {
     conn.prepare_cached(SQL_PURGE)?.execute(params![cutoff(retention)])
 }
 
-fn writer_loop(conn: Connection, rx: mpsc::Receiver<Request>, retention: Duration, purge_interval: Duration) {
+fn writer_loop(conn: Connection, rx: flume::Receiver<Request>, retention: Duration, purge_interval: Duration) {
     let mut next_purge = Instant::now() + purge_interval;
     let mut batch: Vec<Request> = Vec::new();
     let mut close_replies: Vec<Reply<()>> = Vec::new();
@@ -348,10 +375,10 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Request>, retention: Duratio
         }
         let first = match rx.recv_timeout(next_purge.saturating_duration_since(Instant::now())) {
             Ok(request) => request,
-            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(flume::RecvTimeoutError::Timeout) => continue,
             // Every store handle is gone; everything they queued was
             // received before this, so it is committed already.
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(flume::RecvTimeoutError::Disconnected) => break,
         };
         batch.push(first);
         // Let the batch fill before taking it: on one busy core the kernel runs this thread
@@ -509,5 +536,29 @@ fn answer_error(request: Request, err: StorageError, close_replies: &mut Vec<Rep
         // Closing still happens; the batch's failure was reported to the
         // requests it concerned.
         Request::Close { reply } => close_replies.push(reply),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_row_cache_keeps_a_live_chat_through_a_flood_of_new_ones() {
+        let bytes = 64 * 1024;
+        let mut cache = row_cache(bytes);
+        let live = Some((r#"{"topic":"taper-pace","region":"gb"}"#.to_owned(), 1));
+        cache.insert(1, live.clone());
+        let mut weight = 0;
+        for chat in 2..100_000_i64 {
+            // Each new chat: a read that found no row, then its first state.
+            cache.insert(chat, None);
+            cache.insert(chat, Some(("{}".to_owned(), 1)));
+            if chat % 20 == 0 {
+                assert_eq!(cache.get(&1), Some(&live), "the live chat is still cached after {chat} new chats");
+            }
+            weight = weight.max(cache.weight());
+        }
+        assert!(weight <= bytes, "the cache held {weight} bytes of rows, over its {bytes}");
     }
 }

@@ -5,34 +5,34 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use serde::{de::DeserializeOwned, Serialize};
-use teloxide::dispatching::dialogue::{InMemStorage, InMemStorageError, Storage};
+use teloxide::dispatching::dialogue::Storage;
 use teloxide::types::ChatId;
 
 use super::error::{StorageError, StorageErrorKind};
-use super::{RedisStateStore, SqliteStateStore, StorageSpec};
+use super::{MemoryStateStore, RedisStateStore, SqliteStateStore, StorageSpec};
 
 /// Any of the three backends. It implements teloxide's `Storage<D>` with
 /// [`StorageError`], so handlers see one error type whatever was chosen;
 /// `Storage::erase` still works for code that wants `ErasedStorage<D>`
 /// (find the error again with [`StorageError::find_in`]).
-pub enum StateStore<D> {
+pub enum StateStore {
     Sqlite(Arc<SqliteStateStore>),
     Redis(Arc<RedisStateStore>),
-    /// Lost on restart, no retention; for development and tests.
-    Memory(Arc<InMemStorage<D>>),
+    /// Lost on restart; for development and tests.
+    Memory(Arc<MemoryStateStore>),
 }
 
-impl<D> std::fmt::Debug for StateStore<D> {
+impl std::fmt::Debug for StateStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Sqlite(s) => f.debug_tuple("Sqlite").field(s).finish(),
             Self::Redis(s) => f.debug_tuple("Redis").field(s).finish(),
-            Self::Memory(_) => f.write_str("Memory"),
+            Self::Memory(s) => f.debug_tuple("Memory").field(s).finish(),
         }
     }
 }
 
-impl<D> StateStore<D> {
+impl StateStore {
     /// "sqlite", "redis" or "memory", for logs.
     pub fn backend(&self) -> &'static str {
         match self {
@@ -60,20 +60,20 @@ impl<D> StateStore<D> {
         }
     }
 
-    /// Deletes expired SQLite rows now (the writer thread also does this
-    /// hourly on its own). Redis expires keys itself and memory keeps
-    /// nothing across restarts, so both report 0.
+    /// Deletes expired states now and says how many went: SQLite rows (the writer thread
+    /// also does this hourly on its own) or memory entries. Redis expires keys itself: 0.
     pub async fn purge_expired(&self) -> Result<usize, StorageError> {
         match self {
             Self::Sqlite(s) => s.purge_expired().await,
-            Self::Redis(_) | Self::Memory(_) => Ok(0),
+            Self::Memory(s) => Ok(s.purge_expired()),
+            Self::Redis(_) => Ok(0),
         }
     }
 }
 
 /// Opens the backend named by `spec`. `retention` applies to SQLite and
 /// Redis; `redis_namespace` only to Redis (see [`RedisStateStore`]).
-pub async fn open_store<D>(spec: &StorageSpec, retention: Duration, redis_namespace: &str) -> Result<Arc<StateStore<D>>, StorageError> {
+pub async fn open_store(spec: &StorageSpec, retention: Duration, redis_namespace: &str) -> Result<Arc<StateStore>, StorageError> {
     let store = match spec {
         StorageSpec::Sqlite(path) => {
             let path = path.clone();
@@ -84,14 +84,14 @@ pub async fn open_store<D>(spec: &StorageSpec, retention: Duration, redis_namesp
             StateStore::Sqlite(opened)
         }
         StorageSpec::Redis(url) => StateStore::Redis(RedisStateStore::open(url, redis_namespace, retention).await?),
-        StorageSpec::Memory => StateStore::Memory(InMemStorage::new()),
+        StorageSpec::Memory => StateStore::Memory(MemoryStateStore::new(retention)),
     };
     Ok(Arc::new(store))
 }
 
-impl<D> Storage<D> for StateStore<D>
+impl<D> Storage<D> for StateStore
 where
-    D: Serialize + DeserializeOwned + Clone + Send + 'static,
+    D: Serialize + DeserializeOwned + Send + 'static,
 {
     type Error = StorageError;
 
@@ -99,16 +99,7 @@ where
         match &*self {
             Self::Sqlite(s) => <SqliteStateStore as Storage<D>>::remove_dialogue(Arc::clone(s), chat_id),
             Self::Redis(s) => <RedisStateStore as Storage<D>>::remove_dialogue(Arc::clone(s), chat_id),
-            Self::Memory(s) => {
-                let s = Arc::clone(s);
-                Box::pin(async move {
-                    // InMemStorage reports a missing chat as an error; here
-                    // that is success, as for the other backends.
-                    match s.remove_dialogue(chat_id).await {
-                        Ok(()) | Err(InMemStorageError::DialogueNotFound) => Ok(()),
-                    }
-                })
-            }
+            Self::Memory(s) => <MemoryStateStore as Storage<D>>::remove_dialogue(Arc::clone(s), chat_id),
         }
     }
 
@@ -116,16 +107,7 @@ where
         match &*self {
             Self::Sqlite(s) => Arc::clone(s).update_dialogue(chat_id, dialogue),
             Self::Redis(s) => Arc::clone(s).update_dialogue(chat_id, dialogue),
-            Self::Memory(s) => {
-                let s = Arc::clone(s);
-                Box::pin(async move {
-                    // Never fails; the match is exhaustive so a new
-                    // InMemStorage error would be a compile error here.
-                    match s.update_dialogue(chat_id, dialogue).await {
-                        Ok(()) | Err(InMemStorageError::DialogueNotFound) => Ok(()),
-                    }
-                })
-            }
+            Self::Memory(s) => Arc::clone(s).update_dialogue(chat_id, dialogue),
         }
     }
 
@@ -133,15 +115,7 @@ where
         match &*self {
             Self::Sqlite(s) => Arc::clone(s).get_dialogue(chat_id),
             Self::Redis(s) => Arc::clone(s).get_dialogue(chat_id),
-            Self::Memory(s) => {
-                let s = Arc::clone(s);
-                Box::pin(async move {
-                    match s.get_dialogue(chat_id).await {
-                        Ok(state) => Ok(state),
-                        Err(InMemStorageError::DialogueNotFound) => Ok(None),
-                    }
-                })
-            }
+            Self::Memory(s) => Arc::clone(s).get_dialogue(chat_id),
         }
     }
 }
@@ -158,17 +132,17 @@ mod tests {
 
     #[tokio::test]
     async fn memory_store_round_trips_and_forgets_fresh_chats() {
-        let store = open_store::<State>(&StorageSpec::Memory, Duration::from_secs(60), "test").await.unwrap();
+        let store = open_store(&StorageSpec::Memory, Duration::from_secs(60), "test").await.unwrap();
         let chat = ChatId(7);
-        Arc::clone(&store).remove_dialogue(chat).await.unwrap();
-        assert_eq!(Arc::clone(&store).get_dialogue(chat).await.unwrap(), None);
+        Storage::<State>::remove_dialogue(Arc::clone(&store), chat).await.unwrap();
+        assert_eq!(Storage::<State>::get_dialogue(Arc::clone(&store), chat).await.unwrap(), None);
         let asked = State::Asked { topic: "dose".into() };
         Arc::clone(&store).update_dialogue(chat, asked.clone()).await.unwrap();
         assert_eq!(Arc::clone(&store).get_dialogue(chat).await.unwrap(), Some(asked));
         Arc::clone(&store).update_dialogue(chat, State::Start).await.unwrap();
         assert_eq!(Arc::clone(&store).get_dialogue(chat).await.unwrap(), Some(State::Start));
-        Arc::clone(&store).remove_dialogue(chat).await.unwrap();
-        assert_eq!(Arc::clone(&store).get_dialogue(chat).await.unwrap(), None);
+        Storage::<State>::remove_dialogue(Arc::clone(&store), chat).await.unwrap();
+        assert_eq!(Storage::<State>::get_dialogue(Arc::clone(&store), chat).await.unwrap(), None);
         store.close().await.unwrap();
     }
 

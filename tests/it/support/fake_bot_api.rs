@@ -242,6 +242,8 @@ struct ApiState {
     sends_by_chat: HashMap<i64, VecDeque<std::time::Instant>>,
     drop_next: usize,
     reject_html: usize,
+    /// See [`FakeBotApi::refuse_next_sends`].
+    refuse_sends: usize,
     blocked_chats: std::collections::HashSet<i64>,
     webhook_url: Option<String>,
     commands: Option<Value>,
@@ -278,6 +280,7 @@ impl ApiState {
             sends_by_chat: HashMap::new(),
             drop_next: 0,
             reject_html: 0,
+            refuse_sends: 0,
             blocked_chats: std::collections::HashSet::new(),
             webhook_url: None,
             commands: None,
@@ -752,6 +755,12 @@ impl FakeBotApi {
         lock(&self.inner).reject_html = n;
     }
 
+    /// The next `n` `sendMessage` calls get Telegram's 400 "message is too long", an error no
+    /// retry or fallback can mend: the reply is lost, and the bot must say so in its log.
+    pub fn refuse_next_sends(&self, n: usize) {
+        lock(&self.inner).refuse_sends = n;
+    }
+
     /// While blocked, every sending call to `chat_id` gets 403 "bot was blocked by the user".
     pub fn block_chat(&self, chat_id: i64, blocked: bool) {
         let mut st = lock(&self.inner);
@@ -1105,6 +1114,9 @@ async fn handle_inner(inner: &Arc<Inner>, conn: &ConnMeta, uri: &Uri, headers: &
         let chat_id = field_i64(&params, "chat_id");
         let injected = if chat_id.is_some_and(|c| st.blocked_chats.contains(&c)) {
             Some((403, "Forbidden: bot was blocked by the user"))
+        } else if method_lc == "sendmessage" && st.refuse_sends > 0 {
+            st.refuse_sends -= 1;
+            Some((400, "Bad Request: message is too long"))
         } else if method_lc == "sendmessage"
             && st.reject_html > 0
             && field_str(&params, "parse_mode").is_some_and(|m| m.eq_ignore_ascii_case("html"))
@@ -1207,7 +1219,7 @@ fn lean_send_message(inner: &Inner, headers: &HeaderMap, body: &Bytes, received_
         return None;
     }
     let mut st = lock(inner);
-    if !st.lean || st.drop_next > 0 || st.fail_429 > 0 || st.reject_html > 0 || !st.blocked_chats.is_empty() {
+    if !st.lean || st.drop_next > 0 || st.fail_429 > 0 || st.reject_html > 0 || st.refuse_sends > 0 || !st.blocked_chats.is_empty() {
         return None;
     }
     let request: LeanSendMessage = serde_json::from_slice(body).ok()?;
