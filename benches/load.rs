@@ -444,6 +444,7 @@ async fn throughput_run(env: &mut Env<'_>, storage: &str, lean: bool, seed: u64)
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = FakeBotApi::start().await;
     fake.set_lean(lean);
+    fake.ignore_rate_limits(); // --no-throttle: the bot is meant to go as fast as it can
     let w = mixed_workload(env.set, &env.corpus, THROUGHPUT_UPDATES, THROUGHPUT_CHATS, 10_000, seed);
     push_all(&fake, &w.items);
     let mut bot = Bot::start(&fake, &env.bin, &spec_for(storage, dir.path()), false, env.pinned, dir.path());

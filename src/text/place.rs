@@ -41,46 +41,51 @@ const CUES: [&str; 29] = [
 /// The place a message names, and whether the message is only that (a choice, not a
 /// question). `places` gives each place's key and its normalized names. Two different
 /// places named ("i'm in the uk, my mum is in australia") is no answer: `None`.
+///
+/// The cues are found first (most messages have none), then each place's names are tried
+/// only where a cue ends: a few comparisons per message instead of a search per cue, name
+/// and article (which cost half a millisecond per message with 18 countries).
 pub fn mentioned_place<'a>(normalized: &str, places: impl IntoIterator<Item = (&'a str, &'a [String])>) -> Option<(&'a str, bool)> {
     let text = normalized.trim();
     let bare = text.strip_prefix("the ").unwrap_or(text);
-    let mut found: Option<(&str, bool, usize)> = None;
+    // (where the cue starts, where the name would start), with and without "the ".
+    let mut slots: Vec<(usize, usize)> = Vec::new();
+    for cue in CUES {
+        for at in word_matches(text, cue) {
+            let rest = at + cue.len() + 1;
+            if rest < text.len() && text.as_bytes()[rest - 1] == b' ' {
+                slots.push((at, rest));
+                if text[rest..].starts_with("the ") {
+                    slots.push((at, rest + "the ".len()));
+                }
+            }
+        }
+    }
+    let mut found: Option<(&str, bool)> = None;
     for (key, names) in places {
         for name in names {
             if bare == name {
                 return Some((key, true));
             }
-            for cue in CUES {
-                for article in ["", "the "] {
-                    let phrase = format!("{cue} {article}{name}");
-                    if let Some(at) = find_words(text, &phrase) {
-                        let whole = at == 0 && phrase.len() == text.len();
-                        match found {
-                            Some((other, _, _)) if other != key => return None,
-                            _ => found = Some((key, whole, name.len())),
-                        }
+            for &(at, from) in &slots {
+                let end = from + name.len();
+                let named = text[from..].starts_with(name.as_str()) && (end == text.len() || text.as_bytes()[end] == b' ');
+                if named {
+                    match found {
+                        Some((other, _)) if other != key => return None,
+                        _ => found = Some((key, at == 0 && end == text.len())),
                     }
                 }
             }
         }
     }
-    found.map(|(key, whole, _)| (key, whole))
+    found
 }
 
-/// Where `phrase` occurs in `text` as whole words.
-fn find_words(text: &str, phrase: &str) -> Option<usize> {
-    let mut from = 0;
-    while let Some(i) = text[from..].find(phrase) {
-        let at = from + i;
-        let end = at + phrase.len();
-        let starts = at == 0 || text.as_bytes()[at - 1] == b' ';
-        let ends = end == text.len() || text.as_bytes()[end] == b' ';
-        if starts && ends {
-            return Some(at);
-        }
-        from = at + 1;
-    }
-    None
+/// Every place `word` occurs in `text` starting at a word boundary (its end is checked by
+/// the caller).
+fn word_matches<'t>(text: &'t str, word: &'t str) -> impl Iterator<Item = usize> + 't {
+    text.match_indices(word).map(|(at, _)| at).filter(move |&at| at == 0 || text.as_bytes()[at - 1] == b' ')
 }
 
 #[cfg(test)]
