@@ -20,7 +20,7 @@
 //!    500,000 private chats and 50,000 groups (each group: one crisis mention the bot
 //!    overhears, `/help`, chatter it ignores) with SQLite and `--no-throttle`, fed in chunks;
 //!    the bot's RSS after every chunk, its peak, and whether it stayed flat after warm-up.
-//!    `KLONOPIN_SOAK_UPDATES=N` runs a shorter one.
+//!    `KLONOPIN_SOAK_UPDATES=N` runs a shorter one, `KLONOPIN_SOAK_CHUNK=N` queues N at a time.
 //!
 //! 4. With `KLONOPIN_LOAD_BASELINE=PATH` (another build of `klonopin-bot`, e.g. the previous
 //!    commit's): the throughput runs alternate between this build and that one (6 pairs, to
@@ -74,6 +74,8 @@ const SOAK_UPDATES: usize = 1_000_000;
 const SOAK_PRIVATE_CHATS: i64 = 500_000;
 const SOAK_GROUPS: i64 = 50_000;
 const SOAK_CHUNK: usize = 20_000;
+/// `KLONOPIN_SOAK_CHUNK=N`: updates queued at once (a backlog of N at each step).
+const SOAK_CHUNK_ENV: &str = "KLONOPIN_SOAK_CHUNK";
 /// Of every 100 soak updates, this many are in groups.
 const SOAK_GROUP_SHARE: usize = 10;
 /// The soak's bound on the bot's peak RSS (issue 13).
@@ -651,7 +653,8 @@ async fn run_all(taskset: bool) -> String {
     let pinned = taskset && cpus_allowed() == "0";
     let mut env = Env {
         set: &set,
-        bin: PathBuf::from(env!("CARGO_BIN_EXE_klonopin-bot")),
+        // KLONOPIN_LOAD_BIN: another binary (or a wrapper such as a heap profiler's) to run.
+        bin: std::env::var_os("KLONOPIN_LOAD_BIN").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_klonopin-bot"))),
         corpus: Corpus::new(),
         pinned,
         tck: clock_ticks_per_sec(),
@@ -943,9 +946,10 @@ fn soak_chunk(
 
 async fn soak_section(env: &mut Env<'_>, table: &mut String) {
     let total: usize = std::env::var(SOAK_ENV).ok().and_then(|v| v.parse().ok()).unwrap_or(SOAK_UPDATES);
+    let chunk: usize = std::env::var(SOAK_CHUNK_ENV).ok().and_then(|v| v.parse().ok()).unwrap_or(SOAK_CHUNK).max(1);
     let _ = writeln!(
         table,
-        "\n5. Soak: {total} updates over {SOAK_PRIVATE_CHATS} private chats and {SOAK_GROUPS} groups ({SOAK_GROUP_SHARE}% group messages), sqlite, --no-throttle, chunks of {SOAK_CHUNK}"
+        "\n5. Soak: {total} updates over {SOAK_PRIVATE_CHATS} private chats and {SOAK_GROUPS} groups ({SOAK_GROUP_SHARE}% group messages), sqlite, --no-throttle, chunks of {chunk} (each queued at once, then answered)"
     );
     let dir = tempfile::tempdir().expect("tempdir");
     let fake = FakeBotApi::start().await;
@@ -960,10 +964,13 @@ async fn soak_section(env: &mut Env<'_>, table: &mut String) {
     let mut told = std::collections::HashSet::new();
     let mut rng = Rng(0x50a4);
     let (mut done, mut expected, mut shortfalls) = (0, 0, 0);
-    let mut samples: Vec<(usize, f64)> = Vec::new();
+    // Before any update: the content loaded and the classifier trained.
+    let mut samples: Vec<(usize, f64)> = vec![(0, bot.status_field("VmRSS:").unwrap_or(0) as f64 / 1024.0)];
+    let mib = |field: &str| bot.status_field(field).unwrap_or(0) as f64 / 1024.0;
+    let mut split = vec![format!("0k: heap and stacks {:.1}, file-backed {:.1}", mib("RssAnon:"), mib("RssFile:"))];
     let t0 = Instant::now();
     while done < total {
-        let n = SOAK_CHUNK.min(total - done);
+        let n = chunk.min(total - done);
         let SoakChunk { private, group, expected: more } = soak_chunk(env.set, &env.corpus, &lines, &mut sim, &mut told, &mut rng, n);
         expected += more;
         push_all(&fake, &private);
@@ -984,17 +991,22 @@ async fn soak_section(env: &mut Env<'_>, table: &mut String) {
         }
         done += n;
         samples.push((done, bot.status_field("VmRSS:").unwrap_or(0) as f64 / 1024.0));
+        if done == n || done == total || done % (total / 4).max(n) < n {
+            let mib = |field: &str| bot.status_field(field).unwrap_or(0) as f64 / 1024.0;
+            split.push(format!("{}k: heap and stacks {:.1}, file-backed {:.1}", done / 1000, mib("RssAnon:"), mib("RssFile:")));
+        }
     }
     let secs = t0.elapsed().as_secs_f64();
     let peak = bot.peak_rss_kib().unwrap_or(0) as f64 / 1024.0;
     let violations = fake.violations().len();
     let exit = bot.terminate().await;
-    let at = |share: f64| samples.iter().find(|(d, _)| *d as f64 >= share * total as f64).map_or(f64::NAN, |(_, r)| *r);
+    let at = |share: f64| samples.iter().skip(1).find(|(d, _)| *d as f64 >= share * total as f64).map_or(f64::NAN, |(_, r)| *r);
     let after_warmup: Vec<f64> = samples.iter().filter(|(d, _)| *d as f64 >= 0.2 * total as f64).map(|(_, r)| *r).collect();
     let (lo, hi) = after_warmup.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
     let _ = writeln!(
         table,
-        "RSS MiB after 10% {:.1}, 20% {:.1}, 50% {:.1}, 100% {:.1}; from 20% on between {lo:.1} and {hi:.1}; peak (VmHWM) {peak:.1}",
+        "RSS MiB at start {:.1}, after 10% {:.1}, 20% {:.1}, 50% {:.1}, 100% {:.1}; from 20% on between {lo:.1} and {hi:.1}; peak (VmHWM) {peak:.1}",
+        samples[0].1,
         at(0.1),
         at(0.2),
         at(0.5),
@@ -1010,4 +1022,5 @@ async fn soak_section(env: &mut Env<'_>, table: &mut String) {
     );
     let curve: Vec<String> = samples.iter().step_by((samples.len() / 10).max(1)).map(|(d, r)| format!("{}k:{r:.1}", d / 1000)).collect();
     let _ = writeln!(table, "RSS curve (updates: MiB): {}", curve.join(" "));
+    let _ = writeln!(table, "RSS split (MiB): {}", split.join("; "));
 }
