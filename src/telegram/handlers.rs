@@ -19,6 +19,7 @@ use teloxide::{ApiError, RequestError};
 use super::direct::Outgoing;
 use super::failure::{Failure, Problem};
 use super::render::{parts, Part};
+use super::storage::{StorageError, Write};
 use super::{App, Sender};
 use crate::engine::{step_hinted, Event, Input, Next, State, Turn};
 use crate::stats::ErrorKind;
@@ -213,25 +214,44 @@ fn language_of(user: Option<&teloxide::types::User>) -> Option<&str> {
     user?.language_code.as_deref()
 }
 
-/// Loads the chat's state, runs the engine, sends the replies, stores the new state.
+/// Loads the chat's state, runs the engine, stores the new state, sends the replies.
 /// Goes as far as it can whatever fails (an unreadable state starts the chat over instead of
-/// dropping the message; an undelivered reply still has its state stored) and returns what
-/// failed, for the error handler.
+/// dropping the message; a reply that cannot be delivered still has its state stored) and
+/// returns what failed, for the error handler.
+///
+/// The state is stored before the replies go out, through [`StateStore::transition`]: with
+/// Redis, two instances handling one chat at once both see their transition applied (one
+/// after the other), never one lost.
+///
+/// [`StateStore::transition`]: super::storage::StateStore::transition
 async fn process(app: &App, update_id: u32, chat_id: ChatId, input: &Input<'_>, language: Option<&str>) -> Result<(), Failure> {
-    let mut problems = Vec::new();
-    let dialogue: Dialogue<State, _> = Dialogue::new(Arc::clone(&app.storage), chat_id);
-    let stored = match dialogue.get().await {
-        Ok(stored) => stored,
-        Err(e) => {
-            problems.push(Problem::StateUnreadable(e.kind()));
-            Some(State::default()) // forces a write of the fresh state below
-        }
-    };
-    let state = stored.clone().unwrap_or_default();
     let content = app.content();
     // The app's language ("en-GB") only suggests a country: see `engine::step_hinted`.
     let hint = language.and_then(crate::engine::country_of_language);
-    let turn: Turn = step_hinted(&state, input, &content, hint.as_deref());
+    let decide = |read: Result<Option<State>, StorageError>| {
+        let mut problems = Vec::new();
+        let stored = match read {
+            Ok(stored) => stored,
+            Err(e) => {
+                problems.push(Problem::StateUnreadable(e.kind()));
+                Some(State::default()) // forces a write of the fresh state below
+            }
+        };
+        let turn: Turn = step_hinted(&stored.clone().unwrap_or_default(), input, &content, hint.as_deref());
+        let write = match &turn.next {
+            Next::Forget => Write::Remove,
+            Next::Keep(next) if *next == State::default() => match stored {
+                Some(_) => Write::Remove,
+                None => Write::Nothing, // nothing stored, nothing to store: the common case costs no write
+            },
+            Next::Keep(next) => Write::Put(next.clone()),
+        };
+        (write, (turn, problems))
+    };
+    let ((turn, mut problems), stored) = app.storage.transition(chat_id, decide).await;
+    if let Err(e) = stored {
+        problems.push(Problem::StoreFailed(e.kind()));
+    }
     app.stats.update();
     for event in &turn.events {
         app.stats.event(event);
@@ -252,21 +272,8 @@ async fn process(app: &App, update_id: u32, chat_id: ChatId, input: &Input<'_>, 
             if let Err(e) = Storage::<State>::remove_dialogue(Arc::clone(&app.storage), chat_id).await {
                 problems.push(Problem::ClearFailed(e.kind()));
             }
-            return Failure::check(update_id, problems);
         }
         Delivery::Failed(kind) => problems.push(Problem::NotDelivered(kind)),
-    }
-
-    let result = match &turn.next {
-        Next::Forget => dialogue.exit().await,
-        Next::Keep(next) if *next == State::default() => match stored {
-            Some(_) => dialogue.exit().await,
-            None => Ok(()), // nothing stored, nothing to store: the common case costs no write
-        },
-        Next::Keep(next) => dialogue.update(next.clone()).await,
-    };
-    if let Err(e) = result {
-        problems.push(Problem::StoreFailed(e.kind()));
     }
     Failure::check(update_id, problems)
 }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::support::redis_server::RedisServer;
-use klonopin_bot::telegram::storage::{open_store, parse_storage_spec, RedisStateStore, SqliteStateStore, StateStore, StorageErrorKind};
+use klonopin_bot::telegram::storage::{
+    open_store, parse_storage_spec, RedisStateStore, SqliteStateStore, StateStore, StorageErrorKind, Write,
+};
 use serde::{Deserialize, Serialize};
 use teloxide::dispatching::dialogue::Storage;
 use teloxide::types::ChatId;
@@ -402,6 +404,43 @@ async fn redis_through_open_store() {
     del(&store, 3).await.unwrap();
     assert_eq!(get(&store, 3).await.unwrap(), None);
     store.close().await.unwrap();
+}
+
+/// Two instances on one Redis, each adding 1 to the same chat's state 100 times at once
+/// through `transition`: every increment survives (a plain read then write loses them
+/// whenever the two interleave), and deleting goes through the same compare-and-set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_two_writers_lose_no_transition() {
+    let Some(server) = RedisServer::start("redis_two_writers_lose_no_transition") else { return };
+    let spec = parse_storage_spec(&server.url(3)).unwrap();
+    let (a, b) = (open_store(&spec, DAY, "bot").await.unwrap(), open_store(&spec, DAY, "bot").await.unwrap());
+    let chat = ChatId(9);
+    async fn bump(store: Arc<StateStore>, chat: ChatId, times: u32) -> u32 {
+        let mut decisions = 0;
+        for _ in 0..times {
+            let (ran, stored) = store
+                .transition(chat, |read: Result<Option<State>, _>| {
+                    let mg = match read {
+                        Ok(Some(State::AskedDose { mg })) => mg,
+                        _ => 0,
+                    };
+                    (Write::Put(State::AskedDose { mg: mg + 1 }), 1)
+                })
+                .await;
+            stored.unwrap();
+            decisions += ran;
+        }
+        decisions
+    }
+    let (x, y) = tokio::join!(tokio::spawn(bump(Arc::clone(&a), chat, 100)), tokio::spawn(bump(Arc::clone(&b), chat, 100)));
+    assert_eq!(x.unwrap() + y.unwrap(), 200);
+    assert_eq!(get(&a, 9).await.unwrap(), Some(State::AskedDose { mg: 200 }), "no increment was lost");
+    // Removing and leaving the state as it is go through the same path.
+    let (_, stored) = b.transition(chat, |_read: Result<Option<State>, _>| (Write::<State>::Remove, ())).await;
+    stored.unwrap();
+    assert_eq!(get(&a, 9).await.unwrap(), None);
+    let (kept, stored) = a.transition(chat, |read: Result<Option<State>, _>| (Write::<State>::Nothing, read.unwrap())).await;
+    assert_eq!((kept, stored.is_ok()), (None, true));
 }
 
 #[tokio::test]

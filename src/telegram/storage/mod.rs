@@ -20,7 +20,7 @@ pub use self::memory::MemoryStateStore;
 pub use self::redis::RedisStateStore;
 pub use self::spec::{parse_storage_spec, StorageSpec};
 pub use self::sqlite::{SqliteStateStore, PURGE_INTERVAL, QUEUE_DEPTH as SQLITE_QUEUE_DEPTH};
-pub use self::store::{open_store, StateStore};
+pub use self::store::{open_store, StateStore, Write};
 
 use serde::{de::DeserializeOwned, Serialize};
 

@@ -1,5 +1,7 @@
 //! Redis dialogue-state store, for several bot instances behind a webhook
-//! load balancer.
+//! load balancer: a chat's state changes by compare-and-set
+//! ([`RedisStateStore::compare_and_set`], used by `StateStore::transition`), so two
+//! instances handling one chat at once never lose a transition.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,6 +81,58 @@ impl RedisStateStore {
     /// The key that holds `chat_id`'s state, for operators and tests.
     pub fn key(&self, ChatId(chat_id): ChatId) -> String {
         format!("{}{chat_id}", self.prefix)
+    }
+}
+
+/// Compare-and-set in one server-side step: `KEYS[1]` is written (`ARGV[3]` "put": value
+/// `ARGV[4]`, expiry `ARGV[5]` s) or deleted ("del") only if it still holds what the caller
+/// read (`ARGV[1]` "1": the value `ARGV[2]`; "0": no key). Returns 1 if it wrote, 0 if another
+/// writer changed the key first. A script and not WATCH/MULTI: the connection is shared by
+/// every handler, and WATCH belongs to a connection.
+const COMPARE_AND_SET: &str = r#"
+local current = redis.call('GET', KEYS[1])
+if ARGV[1] == '1' then
+  if current ~= ARGV[2] then return 0 end
+elseif current then
+  return 0
+end
+if ARGV[3] == 'del' then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], ARGV[4], 'EX', ARGV[5])
+end
+return 1
+"#;
+
+impl RedisStateStore {
+    /// The stored JSON of `chat_id`'s state, as it is.
+    pub async fn get_raw(&self, chat_id: ChatId) -> Result<Option<String>, StorageError> {
+        let mut conn = self.conn.clone();
+        redis::cmd("GET")
+            .arg(self.key(chat_id))
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| StorageError::redis(format!("reading the state of chat {}", chat_id.0), e))
+    }
+
+    /// Writes `new` (`None`: deletes the key) only if the key still holds `expected`
+    /// (`None`: no key); `Ok(false)` when another writer changed it first.
+    pub async fn compare_and_set(&self, chat_id: ChatId, expected: Option<&str>, new: Option<&str>) -> Result<bool, StorageError> {
+        let mut conn = self.conn.clone();
+        // EVAL with the script's text (a few hundred bytes): no script cache to fall out of.
+        let wrote: i64 = redis::cmd("EVAL")
+            .arg(COMPARE_AND_SET)
+            .arg(1)
+            .arg(self.key(chat_id))
+            .arg(if expected.is_some() { "1" } else { "0" })
+            .arg(expected.unwrap_or(""))
+            .arg(if new.is_some() { "put" } else { "del" })
+            .arg(new.unwrap_or(""))
+            .arg(self.retention_secs)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| StorageError::redis(format!("writing the state of chat {}", chat_id.0), e))?;
+        Ok(wrote == 1)
     }
 }
 

@@ -71,6 +71,83 @@ impl StateStore {
     }
 }
 
+/// What a [`StateStore::transition`] stores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write<D> {
+    /// Nothing changes.
+    Nothing,
+    Put(D),
+    Remove,
+}
+
+/// Compare-and-set attempts before a transition gives up (each one lost to a writer that
+/// changed the same chat in between).
+const TRANSITION_ATTEMPTS: usize = 16;
+
+impl StateStore {
+    /// Reads `chat_id`'s state, lets `decide` compute what to store and what to return, and
+    /// stores it. With Redis the write happens only if no other writer (another instance)
+    /// changed the state since it was read; otherwise `decide` runs again on the new state, so
+    /// no transition is lost. SQLite and memory stores have one writer, and teloxide's
+    /// dispatcher hands it a chat's updates one at a time, so they read, then write.
+    ///
+    /// `decide` may run more than once and must be pure. It sees a failed read as `Err`
+    /// (an unreadable state is then overwritten by what it decides; a failed connection
+    /// writes nothing). Returns the last decision's value and whether storing it worked.
+    pub async fn transition<D, R>(
+        self: &Arc<Self>,
+        chat_id: ChatId,
+        mut decide: impl FnMut(Result<Option<D>, StorageError>) -> (Write<D>, R),
+    ) -> (R, Result<(), StorageError>)
+    where
+        D: Serialize + DeserializeOwned + Send + 'static,
+    {
+        let redis = match &**self {
+            Self::Redis(redis) => Arc::clone(redis),
+            _ => {
+                let read = Storage::<D>::get_dialogue(Arc::clone(self), chat_id).await;
+                let (write, value) = decide(read);
+                let stored = match write {
+                    Write::Nothing => Ok(()),
+                    Write::Put(state) => Arc::clone(self).update_dialogue(chat_id, state).await,
+                    Write::Remove => Storage::<D>::remove_dialogue(Arc::clone(self), chat_id).await,
+                };
+                return (value, stored);
+            }
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let raw = match redis.get_raw(chat_id).await {
+                Ok(raw) => raw,
+                Err(e) => return (decide(Err(e.clone())).1, Err(e)),
+            };
+            let read = raw.as_deref().map(|state| super::from_json(chat_id.0, state)).transpose();
+            let (write, value) = decide(read);
+            let new = match write {
+                Write::Nothing => return (value, Ok(())),
+                Write::Put(state) => match super::to_json(&state) {
+                    Ok(json) => Some(json),
+                    Err(e) => return (value, Err(e)),
+                },
+                Write::Remove => None,
+            };
+            match redis.compare_and_set(chat_id, raw.as_deref(), new.as_deref()).await {
+                Ok(true) => return (value, Ok(())),
+                Ok(false) if attempt < TRANSITION_ATTEMPTS => continue,
+                Ok(false) => {
+                    let e = StorageError::new(
+                        StorageErrorKind::Redis,
+                        format!("the state of chat {} kept changing under another writer", chat_id.0),
+                    );
+                    return (value, Err(e));
+                }
+                Err(e) => return (value, Err(e)),
+            }
+        }
+    }
+}
+
 /// Opens the backend named by `spec`. `retention` applies to SQLite and
 /// Redis; `redis_namespace` only to Redis (see [`RedisStateStore`]).
 pub async fn open_store(spec: &StorageSpec, retention: Duration, redis_namespace: &str) -> Result<Arc<StateStore>, StorageError> {
