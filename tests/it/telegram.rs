@@ -596,6 +596,93 @@ fn webhook_update(update_id: i64, chat_id: i64, message_id: i64, text: &str) -> 
     json!({"update_id": update_id, "message": message})
 }
 
+/// POSTs one update to a webhook, retrying the connection while the server comes up (it may
+/// still be starting right after setWebhook); the HTTP status.
+async fn post_webhook(client: &reqwest::Client, url: &str, body: &Value, secret: Option<&str>) -> u16 {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let mut request = client.post(url).json(body);
+        if let Some(secret) = secret {
+            request = request.header("X-Telegram-Bot-Api-Secret-Token", secret);
+        }
+        match request.send().await {
+            Ok(response) => return response.status().as_u16(),
+            Err(e) if e.is_connect() && Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(e) => panic!("POST {url}: {e}"),
+        }
+    }
+}
+
+/// Two `serve` processes on webhooks share one redis-server, as behind a load balancer: six
+/// people take the whole self-check at once, each answer going to the other instance than
+/// the one before. Every reply is checked against the engine, so a transition lost, or a
+/// state read before the other instance stored it, fails the test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_two_instances_on_one_redis_share_every_transition() {
+    let Some(redis) = RedisServer::start("telegram_two_instances_on_one_redis_share_every_transition") else { return };
+    let content = content();
+    let fake = FakeBotApi::start().await;
+    // Each instance has its own limiter; together they may pass Telegram's per-chat pace,
+    // which is not what this test is about.
+    fake.ignore_rate_limits();
+    let storage = redis.url(0);
+    let ports = [free_port(), free_port()];
+    let mut bots: Vec<BotProcess> = ports
+        .iter()
+        .map(|port| {
+            let listen = format!("127.0.0.1:{port}");
+            let args = [
+                "--storage",
+                storage.as_str(),
+                "--no-throttle",
+                "--webhook-url",
+                "https://example.invalid/hook",
+                "--listen",
+                listen.as_str(),
+            ];
+            BotProcess::spawn(&fake, &args, &[("KLONOPIN_BOT_WEBHOOK_SECRET", "s3cret")], &[])
+        })
+        .collect();
+    assert!(fake.wait_for_method("setWebhook", 2, WAIT).await >= 2, "both instances set the webhook");
+    let client = reqwest::Client::builder().no_proxy().build().expect("client");
+    let hooks: Vec<String> = ports.iter().map(|port| format!("http://127.0.0.1:{port}/hook")).collect();
+
+    let mut people: Vec<Chat> = (0..6).map(|i| Chat::new(&fake, 95_001 + i, &content)).collect();
+    for person in &people {
+        // Makes the chat known to the fake (nothing polls in webhook mode).
+        fake.push_raw_update(json!({"message": webhook_update(0, person.id, 1, "hello")["message"].clone()}));
+    }
+    let questions = content.selfcheck.questions.len();
+    assert!(questions >= 5, "the self-check has its questions");
+    let mut update_id = 9_000;
+    for step in 0..=questions {
+        let mut expected = Vec::new();
+        for (i, person) in people.iter_mut().enumerate() {
+            let text = match step {
+                0 => "/selfcheck",
+                _ if (step * (i + 2)) % 3 == 0 => "no",
+                _ => "yes",
+            };
+            update_id += 1;
+            let hook = &hooks[(step + i) % 2];
+            expected.push((person.expect(&Input::from_text(text)), format!("step {step} ({text}) via instance {}", (step + i) % 2)));
+            let body = webhook_update(update_id, person.id, step as i64 + 2, text);
+            assert_eq!(post_webhook(&client, hook, &body, Some("s3cret")).await, 200);
+        }
+        for (person, (replies, what)) in people.iter_mut().zip(expected) {
+            person.check(replies, what).await;
+        }
+    }
+    for person in &people {
+        assert_eq!(person.state.flow, klonopin_bot::engine::Flow::Idle, "chat {}: the self-check ended with its result", person.id);
+    }
+    assert_clean(&fake);
+    for bot in &mut bots {
+        assert_eq!(bot.terminate(WAIT).await, Some(0), "{}", bot.log_text());
+    }
+    drop(redis);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn telegram_webhook_checks_the_secret() {
     let content = content();
@@ -619,23 +706,8 @@ async fn telegram_webhook_checks_the_secret() {
     let client = reqwest::Client::builder().no_proxy().build().expect("client");
     let url = format!("http://127.0.0.1:{port}/hook");
     let post = |body: Value, secret: Option<&'static str>| {
-        let client = client.clone();
-        let url = url.clone();
-        async move {
-            // The server may still be coming up right after setWebhook: retry connecting.
-            let deadline = Instant::now() + WAIT;
-            loop {
-                let mut request = client.post(&url).json(&body);
-                if let Some(secret) = secret {
-                    request = request.header("X-Telegram-Bot-Api-Secret-Token", secret);
-                }
-                match request.send().await {
-                    Ok(response) => return response.status().as_u16(),
-                    Err(e) if e.is_connect() && Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
-                    Err(e) => panic!("POST {url}: {e}"),
-                }
-            }
-        }
+        let (client, url) = (client.clone(), url.clone());
+        async move { post_webhook(&client, &url, &body, secret).await }
     };
 
     let mut chat = Chat::new(&fake, chat_id, &content);
