@@ -24,8 +24,11 @@ pub struct Failure {
 /// ([`super::handlers::error_kind`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
-    /// The stored state could not be read; the chat was started over and answered.
+    /// The stored state could not be decoded; the chat was started over and answered.
     StateUnreadable(StorageErrorKind),
+    /// The store could not be reached to read the state; the message was answered as from
+    /// the start, and nothing was written.
+    ReadFailed(StorageErrorKind),
     /// A reply (or the rest of it) was not delivered after retries.
     NotDelivered(String),
     /// Crisis guidance overheard in a group was not delivered.
@@ -42,7 +45,7 @@ impl Problem {
     /// The metrics counter this problem adds to, if any.
     fn counted_as(&self) -> Option<ErrorKind> {
         match self {
-            Problem::StateUnreadable(_) => Some(ErrorKind::StateUnreadable),
+            Problem::StateUnreadable(_) | Problem::ReadFailed(_) => Some(ErrorKind::StateUnreadable),
             Problem::NotDelivered(_) | Problem::GroupGuidanceNotDelivered(_) => Some(ErrorKind::SendFailed),
             Problem::StoreFailed(_) | Problem::ClearFailed(_) => Some(ErrorKind::StoreFailed),
             Problem::CallbackNotAnswered(_) => None,
@@ -54,6 +57,7 @@ impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Problem::StateUnreadable(kind) => write!(f, "stored state unreadable ({kind}), the chat was started over"),
+            Problem::ReadFailed(kind) => write!(f, "reading the state failed ({kind}), answered as from the start"),
             Problem::NotDelivered(kind) => write!(f, "a reply was not delivered ({kind})"),
             Problem::GroupGuidanceNotDelivered(kind) => write!(f, "crisis guidance for a group was not delivered ({kind})"),
             Problem::CallbackNotAnswered(kind) => write!(f, "answerCallbackQuery failed ({kind})"),

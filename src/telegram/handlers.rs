@@ -221,7 +221,8 @@ fn language_of(user: Option<&teloxide::types::User>) -> Option<&str> {
 ///
 /// The state is stored before the replies go out, through [`StateStore::transition`]: with
 /// Redis, two instances handling one chat at once both see their transition applied (one
-/// after the other), never one lost.
+/// after the other), never one lost. If storing fails (or Redis loses 16 races in a row),
+/// the replies still go out: an answer whose state was not kept is better than silence.
 ///
 /// [`StateStore::transition`]: super::storage::StateStore::transition
 async fn process(app: &App, update_id: u32, chat_id: ChatId, input: &Input<'_>, language: Option<&str>) -> Result<(), Failure> {
@@ -233,7 +234,7 @@ async fn process(app: &App, update_id: u32, chat_id: ChatId, input: &Input<'_>, 
         let stored = match read {
             Ok(stored) => stored,
             Err(e) => {
-                problems.push(Problem::StateUnreadable(e.kind()));
+                problems.push(if e.is_deserialize() { Problem::StateUnreadable(e.kind()) } else { Problem::ReadFailed(e.kind()) });
                 Some(State::default()) // forces a write of the fresh state below
             }
         };
@@ -249,7 +250,8 @@ async fn process(app: &App, update_id: u32, chat_id: ChatId, input: &Input<'_>, 
         (write, (turn, problems))
     };
     let ((turn, mut problems), stored) = app.storage.transition(chat_id, decide).await;
-    if let Err(e) = stored {
+    // A store that could not even be read was not written either: one problem, not two.
+    if let (Err(e), false) = (stored, problems.iter().any(|p| matches!(p, Problem::ReadFailed(_)))) {
         problems.push(Problem::StoreFailed(e.kind()));
     }
     app.stats.update();

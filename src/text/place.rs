@@ -93,6 +93,17 @@ mod tests {
     use super::*;
     use crate::text::normalize::normalize;
 
+    /// `word_matches` finds non-overlapping occurrences, which loses nothing only while no
+    /// cue's tail after one of its spaces is also how it starts ("in in" would break it).
+    #[test]
+    fn no_cue_overlaps_itself() {
+        for cue in CUES {
+            for (i, _) in cue.match_indices(' ') {
+                assert!(!cue.starts_with(&cue[i + 1..]), "{cue:?} overlaps itself");
+            }
+        }
+    }
+
     #[test]
     fn places_named_by_the_writer_count_and_others_do_not() {
         let gb: Vec<String> = ["uk", "united kingdom", "northern ireland"].map(String::from).to_vec();

@@ -542,6 +542,14 @@ async fn html_rejections_and_blocked_chats(limiter: bool) {
     let lost = chat.expect(&Input::from_text(refused_question));
     assert!(fake.messages_to(chat.id).len() < chat.seen + lost.len(), "the refused part was not delivered");
     chat.seen = fake.messages_to(chat.id).len();
+    // Asked again, the answer depends on what was stored: it was.
+    let again = Input::from_text(refused_question);
+    assert_ne!(
+        step(&chat.state, &again, &content).messages,
+        step(&State::default(), &again, &content).messages,
+        "the repeat tells a stored state"
+    );
+    chat.say(refused_question).await;
 
     // Blocked in the middle of the self-check: the 403 clears the stored state.
     let mut blocked = Chat::new(&fake, base + 2, &content);

@@ -115,19 +115,20 @@ mod tests {
 
     #[tokio::test]
     async fn a_state_expires_a_retention_after_its_last_write() {
-        let store = MemoryStateStore::new(Duration::from_millis(200));
+        // 1 s retention, 600 ms steps: 400 ms of slack on a loaded machine.
+        let store = MemoryStateStore::new(Duration::from_millis(1000));
         put(&store, 1, 7).await;
         put(&store, 2, 8).await;
-        tokio::time::sleep(Duration::from_millis(120)).await;
+        tokio::time::sleep(Duration::from_millis(600)).await;
         put(&store, 2, 9).await; // written again: its retention starts over
         assert_eq!(get(&store, 1).await, Some(7));
-        tokio::time::sleep(Duration::from_millis(120)).await;
-        assert_eq!(get(&store, 1).await, None, "240 ms after its write, past a 200 ms retention");
-        assert_eq!(get(&store, 2).await, Some(9), "120 ms after its last write");
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(get(&store, 1).await, None, "1.2 s after its write, past a 1 s retention");
+        assert_eq!(get(&store, 2).await, Some(9), "600 ms after its last write");
         assert_eq!(store.len(), 1, "the expired state was dropped when read");
         put(&store, 3, 1).await;
-        tokio::time::sleep(Duration::from_millis(120)).await;
-        assert_eq!(store.purge_expired(), 1, "chat 2's state was written 240 ms ago");
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(store.purge_expired(), 1, "chat 2's state was written 1.2 s ago");
         assert_eq!(get(&store, 3).await, Some(1));
     }
 
