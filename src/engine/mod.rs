@@ -63,8 +63,13 @@ impl<'a> Input<'a> {
         let trimmed = text.trim_start();
         if let Some(rest) = trimmed.strip_prefix('/') {
             let (head, payload) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
-            let name = head.split('@').next().unwrap_or(head);
-            if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            let (name, target) = head.split_once('@').unwrap_or((head, ""));
+            let plain = |s: &str| s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            // `@bot` after a command names a bot; after anything else (or when it could not be
+            // a username) it is part of the message, which is then read whole: the fuzzer found
+            // "/ufo@...suicide..." losing everything after the `@`.
+            let addressed = target.is_empty() || (plain(target) && Command::parse(name).is_some());
+            if !name.is_empty() && plain(name) && addressed {
                 return Input::Command { name, payload: payload.trim() };
             }
         }
@@ -798,5 +803,35 @@ fn audience_reply(normalized: &str) -> Option<Audience> {
         // "my son", "she is": a short reply that says who; a longer message is a new question.
         other if other.split(' ').count() <= 4 => audience_cue(other),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typed_line_is_a_command_only_when_it_reads_as_one() {
+        let command = |name, payload| Some((name, payload));
+        let cases: &[(&str, Option<(&str, &str)>)] = &[
+            ("/start", command("start", "")),
+            ("/help@klonopin_bot", command("help", "")),
+            ("/start tolerance", command("start", "tolerance")),
+            ("/overdose my son", command("overdose", "my son")),
+            // After something that is not a command, or that could not be a username, the
+            // `@` part is the message's own: read whole (found by the `text` fuzz target).
+            ("/ufo@é\u{0}suicidedoor", None),
+            ("/ufo@took_them_all", None),
+            ("/help@not a bot", command("help", "a bot")),
+            ("/", None),
+            ("/ what", None),
+        ];
+        for (line, expected) in cases {
+            let got = match Input::from_text(line) {
+                Input::Command { name, payload } => Some((name, payload)),
+                _ => None,
+            };
+            assert_eq!(got, *expected, "{line:?}");
+        }
     }
 }
