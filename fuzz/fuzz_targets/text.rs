@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
         let turn = step(&State::default(), &input, &CONTENT);
         assert_sendable(&turn);
         if flagged {
-            assert_guidance_first(&turn, true, &text);
+            assert_guidance_first(&turn, &text);
         }
     }
 });
