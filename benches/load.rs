@@ -225,23 +225,28 @@ impl<'a> Simulator<'a> {
     }
 }
 
+/// One private-chat update of the mixed workload: commands, crisis messages, small talk,
+/// the chat's latest button (when it has one) and, mostly, topic questions.
+fn mixed_item(rng: &mut Rng, corpus: &Corpus, sim: &Simulator<'_>, chat: i64) -> Item {
+    match rng.below(100) {
+        0..=3 => Item::Text(COMMANDS[rng.below(COMMANDS.len())]),
+        4..=6 => Item::Text(corpus.crisis[rng.below(corpus.crisis.len())]),
+        7..=11 => Item::Text(SMALL_TALK[rng.below(SMALL_TALK.len())]),
+        12..=18 => match sim.button(chat) {
+            Some(data) => Item::Button(data),
+            None => Item::Text(corpus.questions[rng.below(corpus.questions.len())]),
+        },
+        _ => Item::Text(corpus.questions[rng.below(corpus.questions.len())]),
+    }
+}
+
 fn mixed_workload(set: &ResponseSet, corpus: &Corpus, n: usize, chats: i64, first_chat: i64, seed: u64) -> Workload {
     let mut rng = Rng(seed);
     let mut sim = Simulator::new(set);
     let mut w = Workload { items: Vec::with_capacity(n), expected_messages: 0, callbacks: 0, state_writes: 0 };
     for _ in 0..n {
         let chat = first_chat + rng.below(chats as usize) as i64;
-        let roll = rng.below(100);
-        let item = match roll {
-            0..=3 => Item::Text(COMMANDS[rng.below(COMMANDS.len())]),
-            4..=6 => Item::Text(corpus.crisis[rng.below(corpus.crisis.len())]),
-            7..=11 => Item::Text(SMALL_TALK[rng.below(SMALL_TALK.len())]),
-            12..=18 => match sim.button(chat) {
-                Some(data) => Item::Button(data),
-                None => Item::Text(corpus.questions[rng.below(corpus.questions.len())]),
-            },
-            _ => Item::Text(corpus.questions[rng.below(corpus.questions.len())]),
-        };
+        let item = mixed_item(&mut rng, corpus, &sim, chat);
         w.expected_messages += sim.feed(chat, &item);
         if matches!(item, Item::Button(_)) {
             w.callbacks += 1;
@@ -927,17 +932,7 @@ fn soak_chunk(
             continue;
         }
         let chat = 10_000 + rng.below(SOAK_PRIVATE_CHATS as usize) as i64;
-        let roll = rng.below(100);
-        let item = match roll {
-            0..=3 => Item::Text(COMMANDS[rng.below(COMMANDS.len())]),
-            4..=6 => Item::Text(corpus.crisis[rng.below(corpus.crisis.len())]),
-            7..=11 => Item::Text(SMALL_TALK[rng.below(SMALL_TALK.len())]),
-            12..=18 => match sim.button(chat) {
-                Some(data) => Item::Button(data),
-                None => Item::Text(corpus.questions[rng.below(corpus.questions.len())]),
-            },
-            _ => Item::Text(corpus.questions[rng.below(corpus.questions.len())]),
-        };
+        let item = mixed_item(rng, corpus, sim, chat);
         expected += sim.feed(chat, &item);
         private.push((chat, item));
     }

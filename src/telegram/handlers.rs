@@ -235,7 +235,9 @@ async fn process(app: &App, update_id: u32, chat_id: ChatId, input: &Input<'_>, 
             Ok(stored) => stored,
             Err(e) => {
                 problems.push(if e.is_deserialize() { Problem::StateUnreadable(e.kind()) } else { Problem::ReadFailed(e.kind()) });
-                Some(State::default()) // forces a write of the fresh state below
+                // Undecodable: forces a write of the fresh state below (an unreachable store
+                // is not written at all, see `transition`).
+                Some(State::default())
             }
         };
         let turn: Turn = step_hinted(&stored.clone().unwrap_or_default(), input, &content, hint.as_deref());

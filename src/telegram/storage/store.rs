@@ -92,8 +92,9 @@ impl StateStore {
     /// dispatcher hands it a chat's updates one at a time, so they read, then write.
     ///
     /// `decide` may run more than once and must be pure. It sees a failed read as `Err`
-    /// (an unreadable state is then overwritten by what it decides; a failed connection
-    /// writes nothing). Returns the last decision's value and whether storing it worked.
+    /// (an undecodable state is then overwritten by what it decides; a store that could not
+    /// be read is not written, whatever the backend). Returns the last decision's value and
+    /// whether storing it worked.
     pub async fn transition<D, R>(
         self: &Arc<Self>,
         chat_id: ChatId,
@@ -106,7 +107,13 @@ impl StateStore {
             Self::Redis(redis) => Arc::clone(redis),
             _ => {
                 let read = Storage::<D>::get_dialogue(Arc::clone(self), chat_id).await;
+                // A store that cannot be read is not written blind (as with Redis below); an
+                // undecodable state is, by what `decide` makes of it.
+                let unreachable = read.as_ref().err().filter(|e| !e.is_deserialize()).cloned();
                 let (write, value) = decide(read);
+                if let Some(e) = unreachable {
+                    return (value, Err(e));
+                }
                 let stored = match write {
                     Write::Nothing => Ok(()),
                     Write::Put(state) => Arc::clone(self).update_dialogue(chat_id, state).await,
