@@ -244,6 +244,13 @@ fn understanding_on_the_hold_outs() {
         // 98.0% with check-ins, 18.5% false alarms (23.8% with check-ins); the rules alone
         // 71.5% at 14.3%; no explicit mention missed. Its misses have not been read.
         ("holdout-g", 93.9, 84.7, 97.9, 18.6),
+        // Written 2026-12-02 (evening) by a helper who saw only the brief (about a quarter not
+        // English); 6 + 21 lines that repeated another set's message or a training example
+        // (exactly) and 1 + 2 more (normalised, found by the overlap guard) dropped. Measured
+        // once, training frozen: 92.5% (overdose 91.4%, withdrawal 94.4%, self-harm 87.4%),
+        // 97.2% with check-ins, 24.4% false alarms (32.5% with check-ins); the rules alone
+        // 66.7% at 19.8%: most false alarms are the phrase rules'. Its misses have not been read.
+        ("holdout-h", 92.4, 87.3, 97.1, 24.5),
     ];
     // Every figure is printed before any floor is checked.
     let mut failures = Vec::new();
@@ -379,6 +386,8 @@ fn no_training_example_repeats_a_hold_out_message() {
         "crisis/holdout-f-benign.tsv",
         "crisis/holdout-g-positive.tsv",
         "crisis/holdout-g-benign.tsv",
+        "crisis/holdout-h-positive.tsv",
+        "crisis/holdout-h-benign.tsv",
         "routing-holdout.tsv",
         "routing-holdout-2.tsv",
         "routing-holdout-3.tsv",
