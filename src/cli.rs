@@ -200,8 +200,12 @@ fn explain(loaded: &Loaded, message: &str) {
         outln!(out, "crisis: none");
     }
     for hit in hits {
-        let note = match (&set.classifier, hit.everyday) {
-            (Some(_), true) => format!(
+        let note = match (&set.classifier, hit.everyday, hit.elsewhere) {
+            (Some(_), _, true) => format!(
+                ": a word with an everyday sense, in a message with a word of that sense too: counted only if the model's crisis score reaches {:.2}",
+                set.bot.thresholds.crisis
+            ),
+            (Some(_), true, _) => format!(
                 ": a word with an everyday sense in a message that names no drug, counted only if the model's crisis score reaches {:.2}",
                 set.bot.thresholds.confirm
             ),

@@ -2,8 +2,8 @@
 //! thresholds from `bot.toml`.
 //!
 //! Crisis: the rules' kinds (those found only by a word with an everyday sense, such as
-//! "withdrawal" in "bank withdrawal", when the classifier finds a crisis at least
-//! `[model] confirm` likely), plus the kinds the classifier finds at or above its crisis
+//! "withdrawal" in "my withdrawal is pending", when the classifier finds a crisis at least
+//! `[model] confirm` likely; beside a word of that sense, "ATM withdrawal", not at all), plus the kinds the classifier finds at or above its crisis
 //! threshold; a message in the band just below gets a calm check-in question instead.
 //! Route: the classifier's intent when it is sure, "did you mean" when it is not; without a
 //! classifier (a responses folder with no examples), the term matcher decides as before.
@@ -81,10 +81,12 @@ pub fn crisis_of(normalized: &str, content: &ResponseSet) -> CrisisSet {
 }
 
 /// The rules' kinds: the sure ones, and those found only by a word with an everyday sense
-/// when the classifier also finds a crisis likely enough (`[model] confirm`).
+/// when the classifier also finds a crisis likely enough (`[model] confirm`). Where the
+/// message also has a word of that everyday sense ("ATM withdrawal"), the rule adds nothing:
+/// the classifier's own crisis threshold decides (`graded.elsewhere` is left out).
 fn rules_with(graded: Graded, scores: &Scores, t: &Thresholds) -> CrisisSet {
     if scores.crisis >= t.confirm {
-        graded.all()
+        graded.sure.union(graded.everyday)
     } else {
         graded.sure
     }

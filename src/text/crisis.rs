@@ -103,6 +103,8 @@ pub struct CrisisHit {
     /// Only a word with an everyday sense fired, in a message that never names the drug
     /// (see [`Graded`]).
     pub everyday: bool,
+    /// ... and the message has a word of that everyday sense too ("bank", "semester").
+    pub elsewhere: bool,
 }
 
 /// What the rules found, split by how sure a hit is.
@@ -112,17 +114,31 @@ pub struct CrisisHit {
 /// than two words that names no drug, pill or dose. On a tuning set written by people who
 /// never saw the rules, such hits were 36 of the rules' 47 false alarms and 7 of their 195
 /// crisis messages; a second reader (the classifier) decides them. Everything else is `sure`.
+///
+/// `elsewhere` holds those of them in a message that also has a word of the everyday sense
+/// ([`OTHER_SENSE`]: "ATM", "semester", "troops", "marathon"): there the rule says nothing
+/// the classifier's own crisis threshold does not (tuning set D: 11 of the rules' false
+/// alarms, none of its crisis messages).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Graded {
     pub sure: CrisisSet,
     pub everyday: CrisisSet,
+    pub elsewhere: CrisisSet,
 }
 
 impl Graded {
     /// Every kind found, sure or not (where nothing else reads the message).
     pub fn all(self) -> CrisisSet {
-        self.sure.union(self.everyday)
+        self.sure.union(self.everyday).union(self.elsewhere)
     }
+}
+
+/// How sure one rule's hit is (see [`Graded`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Grade {
+    Sure,
+    Everyday,
+    Elsewhere,
 }
 
 use CrisisKind::{Overdose as O, SelfHarm as S, Withdrawal as W};
@@ -260,6 +276,62 @@ const EVERYDAY_SENSE: &[&str] = &[
     "foaming",
     "gurgl",
     "unresponsive",
+];
+/// Words of those everyday senses: money, courses, politics and war, sport, clothes, birth
+/// control, screens. Not animals, food or drinks: a pet or a child can swallow pills, and
+/// caffeine tablets are overdosed on for real.
+const OTHER_SENSE: &[&str] = &[
+    "bank",
+    "atm",
+    "atms",
+    "cash",
+    "fee",
+    "fees",
+    "account",
+    "savings",
+    "401k",
+    "ira",
+    "cd",
+    "penalty",
+    "deposit",
+    "paypal",
+    "venmo",
+    "debit",
+    "euros",
+    "dollars",
+    "pension",
+    "retirement",
+    "funds",
+    "stocks",
+    "class",
+    "classes",
+    "course",
+    "courses",
+    "semester",
+    "college",
+    "university",
+    "transcript",
+    "enrollment",
+    "troops",
+    "army",
+    "military",
+    "election",
+    "candidate",
+    "senator",
+    "brexit",
+    "treaty",
+    "marathon",
+    "mileage",
+    "runners",
+    "jeans",
+    "pants",
+    "haircut",
+    "condom",
+    "condoms",
+    "contraception",
+    "netflix",
+    "cuteness",
+    "memes",
 ];
 /// Short words of that kind, matched whole.
 const EVERYDAY_WORDS: &[&str] = &["od", "ods", "oded", "oding", "odeing"];
@@ -927,20 +999,27 @@ impl CrisisDetector {
     /// The crisis kinds a normalized text calls for, split by how sure the rules are.
     pub fn detect_graded(&self, normalized: &str) -> Graded {
         let mut graded = Graded::default();
-        self.scan(normalized, |kind, everyday, _| if everyday { graded.everyday.insert(kind) } else { graded.sure.insert(kind) });
-        // A kind found surely once is sure.
+        self.scan(normalized, |kind, grade, _| match grade {
+            Grade::Sure => graded.sure.insert(kind),
+            Grade::Everyday => graded.everyday.insert(kind),
+            Grade::Elsewhere => graded.elsewhere.insert(kind),
+        });
+        // A kind found surely once is sure; found by a plain everyday word once, everyday.
         graded.everyday = CrisisSet(graded.everyday.0 & !graded.sure.0);
+        graded.elsewhere = CrisisSet(graded.elsewhere.0 & !graded.sure.0 & !graded.everyday.0);
         graded
     }
 
     /// Every rule that fired, for `explain`.
     pub fn explain(&self, normalized: &str) -> Vec<CrisisHit> {
         let mut hits = Vec::new();
-        self.scan(normalized, |kind, everyday, rule| hits.push(CrisisHit { kind, rule: rule(), everyday }));
+        self.scan(normalized, |kind, grade, rule| {
+            hits.push(CrisisHit { kind, rule: rule(), everyday: grade != Grade::Sure, elsewhere: grade == Grade::Elsewhere })
+        });
         hits
     }
 
-    fn scan(&self, normalized: &str, mut found: impl FnMut(CrisisKind, bool, &dyn Fn() -> String)) {
+    fn scan(&self, normalized: &str, mut found: impl FnMut(CrisisKind, Grade, &dyn Fn() -> String)) {
         let set_aside = set_aside_everyday_senses(normalized);
         let normalized = set_aside.as_deref().unwrap_or(normalized);
         let tokens: Vec<&str> = normalized.split(' ').filter(|t| !t.is_empty()).collect();
@@ -949,7 +1028,13 @@ impl CrisisDetector {
         // Looked for only once a word with an everyday sense fires, and then once.
         let names_drug = std::cell::OnceCell::new();
         let names_drug = || *names_drug.get_or_init(|| tokens.iter().any(|t| names_a_drug(t)));
-        let everyday = |word: &str| tokens.len() > 2 && has_everyday_sense(word) && !names_drug();
+        let other_sense = std::cell::OnceCell::new();
+        let other_sense = || *other_sense.get_or_init(|| tokens.iter().any(|t| OTHER_SENSE.contains(t)));
+        let everyday = |word: &str| match tokens.len() > 2 && has_everyday_sense(word) && !names_drug() {
+            false => Grade::Sure,
+            true if other_sense() => Grade::Elsewhere,
+            true => Grade::Everyday,
+        };
         let mut overdose = false;
         for (i, token) in tokens.iter().enumerate() {
             if let Some((kind, why)) = word_rule(&self.words, token) {
@@ -971,12 +1056,12 @@ impl CrisisDetector {
             for rule in self.near_by_first.get(token).into_iter().flatten() {
                 if let Some(reason) = near_rule(rule, &tokens, i) {
                     overdose |= rule.kind == O;
-                    found(rule.kind, false, &|| reason.clone());
+                    found(rule.kind, Grade::Sure, &|| reason.clone());
                 }
             }
             if let Some(reason) = pill_count_rule(&tokens, i) {
                 overdose = true;
-                found(O, false, &|| reason.clone());
+                found(O, Grade::Sure, &|| reason.clone());
             }
         }
         let padded = format!(" {normalized} ");
@@ -987,16 +1072,16 @@ impl CrisisDetector {
         for index in matched {
             let (phrase, kind) = &self.phrase_kinds[index];
             overdose |= *kind == O;
-            found(*kind, false, &|| format!("phrase \"{}\"", phrase.trim()));
+            found(*kind, Grade::Sure, &|| format!("phrase \"{}\"", phrase.trim()));
         }
         if overdose && (padded.contains(" on purpose ") || padded.contains(" intentionally ")) {
-            found(S, false, &|| "overdose \"on purpose\"".to_owned());
+            found(S, Grade::Sure, &|| "overdose \"on purpose\"".to_owned());
         }
         // A whole bottle, or every pill, is how intentional overdoses are described: the
         // 988 block belongs beside 911.
         if overdose && names_drug() {
             if let Some(all) = ALL_OF_IT.iter().find(|p| padded.contains(*p)) {
-                found(S, false, &|| format!("overdose with \"{}\"", all.trim()));
+                found(S, Grade::Sure, &|| format!("overdose with \"{}\"", all.trim()));
             }
         }
     }
@@ -1175,10 +1260,17 @@ mod tests {
     #[test]
     fn a_word_with_an_everyday_sense_is_unsure_only_where_no_drug_is_named() {
         let graded = |t: &str| CrisisDetector::get().detect_graded(&normalize(t));
+        let pending = graded("my withdrawal is still pending since monday");
+        assert!(pending.sure.is_empty() && pending.everyday.contains(CrisisKind::Withdrawal) && pending.elsewhere.is_empty());
+        // With a word of the everyday sense beside it, the rule leaves it to the classifier.
         let bank = graded("my bank charged me a withdrawal fee");
-        assert!(bank.sure.is_empty() && bank.everyday.contains(CrisisKind::Withdrawal));
+        assert!(bank.sure.is_empty() && bank.everyday.is_empty() && bank.elsewhere.contains(CrisisKind::Withdrawal));
+        assert!(graded("tapering my mileage before the marathon").elsewhere.contains(CrisisKind::Withdrawal));
+        // Not where the drug is named, and never for a sure rule.
         let drug = graded("klonopin withdrawal is rough today");
         assert!(drug.sure.contains(CrisisKind::Withdrawal) && drug.everyday.is_empty());
+        assert!(graded("klonopin withdrawal during my semester abroad").sure.contains(CrisisKind::Withdrawal));
+        assert!(graded("i ran out of my pills and the bank is closed").sure.contains(CrisisKind::Withdrawal));
         // One or two words: a crisis word means the crisis.
         assert!(graded("withdrawal").sure.contains(CrisisKind::Withdrawal));
         // A sure hit of the same kind wins.

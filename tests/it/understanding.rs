@@ -209,7 +209,7 @@ fn understanding_on_the_hold_outs() {
         // Then [model] answer 0.50 -> 0.45, as cross-validation supports (answers right >= 90%):
         // routing up 1.3-2.3 points on every routing hold-out, false alarms up 0.4-1.0 on
         // B, C, D (more answers to topics whose answer opens with a crisis block).
-        ("holdout", 95.9, 89.6, 97.2, 16.1),
+        ("holdout", 95.9, 89.6, 97.2, 14.8),
         // Measured: 97.8% (88.9%), 98.9%, 26.2% (first classifier: 97.4%, 89.9%, 98.5%, 32.7%;
         // the rules alone: 25.8% on this set).
         ("holdout-b", 97.3, 89.8, 99.2, 26.7),
@@ -219,7 +219,7 @@ fn understanding_on_the_hold_outs() {
         // 14.8%, with one explicit mention missed (German "Entzug"). That one line was read
         // and other languages' crisis words added, so D no longer is a hold-out for the
         // rules' word lists.
-        ("holdout-d", 95.8, 90.4, 99.4, 14.2),
+        ("holdout-d", 95.8, 90.4, 99.4, 13.2),
         // Written 2026-12-02 in parallel with the 13 new topics' examples, by a helper who saw
         // no code, rules or data; measured with the training data frozen (first 95.0% (89.2%),
         // 98.0%, 14.2% while 4 of its lines were also training examples; those were dropped and
@@ -228,7 +228,7 @@ fn understanding_on_the_hold_outs() {
         // not count as naming the drug). That one line was read and the street names added
         // ("pill" was tried too and dropped after E's false alarms rose): E no longer is a
         // hold-out for the rules' word lists.
-        ("holdout-e", 94.9, 87.7, 97.4, 11.6),
+        ("holdout-e", 94.9, 87.7, 97.4, 10.6),
         // Written 2026-12-02 by a helper who saw only the brief, while the regions were built;
         // 6 of its 210 crisis and 11 of its 210 benign lines were also training examples or
         // phrasings and were dropped before the first measurement. Measured once, training
@@ -243,15 +243,21 @@ fn understanding_on_the_hold_outs() {
         // frozen (2026-12-02): 94.0% (overdose 95.8%, withdrawal 98.6%, self-harm 84.8%),
         // 98.0% with check-ins, 18.5% false alarms (23.8% with check-ins); the rules alone
         // 71.5% at 14.3%; no explicit mention missed. Its misses have not been read.
-        ("holdout-g", 93.9, 84.7, 97.9, 18.6),
+        ("holdout-g", 93.9, 84.7, 97.9, 18.1),
         // Written 2026-12-02 (evening) by a helper who saw only the brief (about a quarter not
         // English); 6 + 21 lines that repeated another set's message or a training example
         // (exactly) and 1 + 2 more (normalised, found by the overlap guard) dropped. Measured
         // once, training frozen: 92.5% (overdose 91.4%, withdrawal 94.4%, self-harm 87.4%),
         // 97.2% with check-ins, 24.4% false alarms (32.5% with check-ins); the rules alone
         // 66.7% at 19.8%: most false alarms are the phrase rules'. Its misses have not been read.
-        ("holdout-h", 92.4, 87.3, 97.1, 24.5),
+        ("holdout-h", 92.4, 87.3, 97.1, 23.5),
     ];
+    // 2026-12-02 evening: a word with an everyday sense beside a word of that sense ("ATM
+    // withdrawal", "taper my mileage before the marathon") no longer counts on the rules'
+    // word alone (chosen on tuning set D: 30 -> 28 of its benign messages alarmed, its 300
+    // crisis messages unchanged). Every hold-out measured once after: recall and check-ins
+    // unchanged on all eight; false alarms A 16.0 -> 14.7%, D 14.1 -> 13.1%, E 11.5 -> 10.5%,
+    // G 18.5 -> 18.0%, H 24.4 -> 23.4%, B, C, F unchanged. The false-alarm floors follow.
     // Every figure is printed before any floor is checked.
     let mut failures = Vec::new();
     for (name, recall, self_harm, either, alarms) in floors {
