@@ -54,7 +54,14 @@ pub fn read(normalized: &str, content: &ResponseSet) -> Reading {
     let crisis = rules_with(graded, &scores, t).union(scores.crisis_kinds(t));
     let check_in = crisis.is_empty() && content.bot.check_in.is_some() && scores.check_in(t);
     let route = if model.knows_a_word(normalized) {
-        route(&scores, normalized, content, !crisis.is_empty())
+        match route(&scores, normalized, content, !crisis.is_empty()) {
+            // "ATM withdrawal limit": the word that led to a topic opening with crisis
+            // guidance was read in its other sense, and nothing else found that crisis.
+            Route::Topic(i) if content.topics[i].crisis.is_some_and(|k| graded.elsewhere.contains(k) && !crisis.contains(k)) => {
+                Route::NoMatch
+            }
+            other => other,
+        }
     } else {
         // No word the examples ever used: the probabilities mean nothing, but the term
         // matcher's typo tolerance may still know a misspelt topic word ("pregnacy").

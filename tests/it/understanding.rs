@@ -219,7 +219,7 @@ fn understanding_on_the_hold_outs() {
         // 14.8%, with one explicit mention missed (German "Entzug"). That one line was read
         // and other languages' crisis words added, so D no longer is a hold-out for the
         // rules' word lists.
-        ("holdout-d", 95.8, 90.4, 99.4, 13.2),
+        ("holdout-d", 95.8, 90.4, 99.4, 10.7),
         // Written 2026-12-02 in parallel with the 13 new topics' examples, by a helper who saw
         // no code, rules or data; measured with the training data frozen (first 95.0% (89.2%),
         // 98.0%, 14.2% while 4 of its lines were also training examples; those were dropped and
@@ -228,7 +228,7 @@ fn understanding_on_the_hold_outs() {
         // not count as naming the drug). That one line was read and the street names added
         // ("pill" was tried too and dropped after E's false alarms rose): E no longer is a
         // hold-out for the rules' word lists.
-        ("holdout-e", 94.9, 87.7, 97.4, 10.6),
+        ("holdout-e", 94.9, 87.7, 97.4, 9.6),
         // Written 2026-12-02 by a helper who saw only the brief, while the regions were built;
         // 6 of its 210 crisis and 11 of its 210 benign lines were also training examples or
         // phrasings and were dropped before the first measurement. Measured once, training
@@ -236,28 +236,32 @@ fn understanding_on_the_hold_outs() {
         // (22.1% with check-ins), one explicit mention missed (Italian: "too many tablets ...
         // won't wake"). That one line was read and Italian, French and Portuguese overdose
         // phrases added: F no longer is a hold-out for the rules' word lists.
-        ("holdout-f", 97.0, 95.7, 98.9, 15.2),
+        ("holdout-f", 97.0, 95.7, 98.9, 13.7),
         // Written 2026-12-02 by a helper who saw only the brief (about a quarter not English);
         // 10 of its 210 crisis and 21 of its 210 benign lines repeated a training example or
         // another set's message and were dropped before measuring. Measured once, training
         // frozen (2026-12-02): 94.0% (overdose 95.8%, withdrawal 98.6%, self-harm 84.8%),
         // 98.0% with check-ins, 18.5% false alarms (23.8% with check-ins); the rules alone
         // 71.5% at 14.3%; no explicit mention missed. Its misses have not been read.
-        ("holdout-g", 93.9, 84.7, 97.9, 18.1),
+        ("holdout-g", 93.9, 84.7, 97.9, 17.6),
         // Written 2026-12-02 (evening) by a helper who saw only the brief (about a quarter not
         // English); 6 + 21 lines that repeated another set's message or a training example
         // (exactly) and 1 + 2 more (normalised, found by the overlap guard) dropped. Measured
         // once, training frozen: 92.5% (overdose 91.4%, withdrawal 94.4%, self-harm 87.4%),
         // 97.2% with check-ins, 24.4% false alarms (32.5% with check-ins); the rules alone
         // 66.7% at 19.8%: most false alarms are the phrase rules'. Its misses have not been read.
-        ("holdout-h", 92.4, 87.3, 97.1, 23.5),
+        ("holdout-h", 92.4, 87.3, 97.1, 20.9),
     ];
     // 2026-12-02 evening: a word with an everyday sense beside a word of that sense ("ATM
     // withdrawal", "taper my mileage before the marathon") no longer counts on the rules'
     // word alone (chosen on tuning set D: 30 -> 28 of its benign messages alarmed, its 300
     // crisis messages unchanged). Every hold-out measured once after: recall and check-ins
     // unchanged on all eight; false alarms A 16.0 -> 14.7%, D 14.1 -> 13.1%, E 11.5 -> 10.5%,
-    // G 18.5 -> 18.0%, H 24.4 -> 23.4%, B, C, F unchanged. The false-alarm floors follow.
+    // G 18.5 -> 18.0%, H 24.4 -> 23.4%, B, C, F unchanged. Then such a word no longer leads to
+    // a topic that opens with crisis guidance ("my bank charged me a withdrawal fee" had been
+    // answered by a withdrawal topic; tuning set D: 28 -> 21 alarmed, crisis unchanged);
+    // measured once after: recall, check-ins and routing unchanged everywhere; false alarms
+    // D 10.6%, E 9.5%, F 13.6%, G 17.5%, H 20.8% (A, B, C unchanged). The floors follow.
     // Every figure is printed before any floor is checked.
     let mut failures = Vec::new();
     for (name, recall, self_harm, either, alarms) in floors {
@@ -472,6 +476,23 @@ fn a_message_in_the_check_in_band_opens_with_the_question() {
     assert_eq!(actions, [&Action::Crisis, &Action::Menu]);
     let last = turn.messages.last().expect("a reply");
     assert!(last.text.plain.contains("988") && last.text.plain.contains("1-800-662-4357"), "help is still a line away");
+}
+
+/// A crisis word read in its everyday sense (a word of that sense beside it) neither opens the
+/// reply with guidance nor leads to a topic that would; the same word about the drug still does.
+#[test]
+fn a_crisis_word_in_its_everyday_sense_brings_no_crisis_topic() {
+    let set = content();
+    for message in ["my bank charged me a withdrawal fee abroad, is that normal", "can i still withdraw from a class after the deadline"] {
+        let turn = step(&State::default(), &Input::Text(message), &set);
+        assert!(turn.crisis.is_empty(), "{message:?}: crisis {:?}", turn.crisis);
+        let carried = turn.topic.as_deref().and_then(|id| set.topic(id)).and_then(|t| t.crisis);
+        assert_eq!(carried, None, "{message:?}: answered by {:?}", turn.topic);
+    }
+    for message in ["klonopin withdrawal during my semester abroad, is that normal", "withdrawal from my klonopin and the bank is closed"] {
+        let turn = step(&State::default(), &Input::Text(message), &set);
+        assert!(turn.crisis.contains(klonopin_bot::text::crisis::CrisisKind::Withdrawal), "{message:?}");
+    }
 }
 
 /// Small talk gets its own short reply from bot.toml, never "not sure what you are asking".
