@@ -333,6 +333,9 @@ const OTHER_SENSE: &[&str] = &[
     "cuteness",
     "memes",
 ];
+/// Phrases of [`PHRASES`] with an everyday sense, graded like the words above: someone cut
+/// you off in traffic, jumped off the high dive, gave away baby clothes, read of a shortage.
+const EVERYDAY_PHRASES: &[&str] = &["cut me off", "jumping off", "giving away my", "shortage", "cold turkey"];
 /// Short words of that kind, matched whole.
 const EVERYDAY_WORDS: &[&str] = &["od", "ods", "oded", "oding", "odeing"];
 
@@ -1035,6 +1038,11 @@ impl CrisisDetector {
             true if other_sense() => Grade::Elsewhere,
             true => Grade::Everyday,
         };
+        let everyday_phrase = || match tokens.len() > 2 && !names_drug() {
+            false => Grade::Sure,
+            true if other_sense() => Grade::Elsewhere,
+            true => Grade::Everyday,
+        };
         let mut overdose = false;
         for (i, token) in tokens.iter().enumerate() {
             if let Some((kind, why)) = word_rule(&self.words, token) {
@@ -1072,7 +1080,8 @@ impl CrisisDetector {
         for index in matched {
             let (phrase, kind) = &self.phrase_kinds[index];
             overdose |= *kind == O;
-            found(*kind, Grade::Sure, &|| format!("phrase \"{}\"", phrase.trim()));
+            let grade = if EVERYDAY_PHRASES.contains(&phrase.trim()) { everyday_phrase() } else { Grade::Sure };
+            found(*kind, grade, &|| format!("phrase \"{}\"", phrase.trim()));
         }
         if overdose && (padded.contains(" on purpose ") || padded.contains(" intentionally ")) {
             found(S, Grade::Sure, &|| "overdose \"on purpose\"".to_owned());
@@ -1271,6 +1280,10 @@ mod tests {
         assert!(drug.sure.contains(CrisisKind::Withdrawal) && drug.everyday.is_empty());
         assert!(graded("klonopin withdrawal during my semester abroad").sure.contains(CrisisKind::Withdrawal));
         assert!(graded("i ran out of my pills and the bank is closed").sure.contains(CrisisKind::Withdrawal));
+        // Descriptive phrases with an everyday sense are graded the same way.
+        assert!(graded("some guy cut me off in traffic").everyday.contains(CrisisKind::Withdrawal));
+        assert!(graded("my doctor cut me off my klonopin").sure.contains(CrisisKind::Withdrawal));
+        assert!(graded("jumping off the high dive tomorrow").everyday.contains(CrisisKind::SelfHarm));
         // One or two words: a crisis word means the crisis.
         assert!(graded("withdrawal").sure.contains(CrisisKind::Withdrawal));
         // A sure hit of the same kind wins.

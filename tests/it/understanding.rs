@@ -209,10 +209,10 @@ fn understanding_on_the_hold_outs() {
         // Then [model] answer 0.50 -> 0.45, as cross-validation supports (answers right >= 90%):
         // routing up 1.3-2.3 points on every routing hold-out, false alarms up 0.4-1.0 on
         // B, C, D (more answers to topics whose answer opens with a crisis block).
-        ("holdout", 95.9, 89.6, 97.2, 14.8),
+        ("holdout", 95.9, 89.6, 97.2, 14.1),
         // Measured: 97.8% (88.9%), 98.9%, 26.2% (first classifier: 97.4%, 89.9%, 98.5%, 32.7%;
         // the rules alone: 25.8% on this set).
-        ("holdout-b", 97.3, 89.8, 99.2, 26.7),
+        ("holdout-b", 97.3, 89.8, 99.2, 25.6),
         // Measured: 98.5% (95.8%), 99.2%, 18.4% (first classifier: 97.0%, 93.7%, 99.2%, 17.6%).
         ("holdout-c", 98.0, 95.7, 99.1, 15.8),
         // Written after the training data was frozen; measured once: 96.9% (93.0%), 99.0%,
@@ -250,7 +250,7 @@ fn understanding_on_the_hold_outs() {
         // once, training frozen: 92.5% (overdose 91.4%, withdrawal 94.4%, self-harm 87.4%),
         // 97.2% with check-ins, 24.4% false alarms (32.5% with check-ins); the rules alone
         // 66.7% at 19.8%: most false alarms are the phrase rules'. Its misses have not been read.
-        ("holdout-h", 92.4, 87.3, 97.1, 20.9),
+        ("holdout-h", 92.4, 87.3, 97.1, 20.4),
     ];
     // 2026-12-02 evening: a word with an everyday sense beside a word of that sense ("ATM
     // withdrawal", "taper my mileage before the marathon") no longer counts on the rules'
@@ -261,7 +261,11 @@ fn understanding_on_the_hold_outs() {
     // a topic that opens with crisis guidance ("my bank charged me a withdrawal fee" had been
     // answered by a withdrawal topic; tuning set D: 28 -> 21 alarmed, crisis unchanged);
     // measured once after: recall, check-ins and routing unchanged everywhere; false alarms
-    // D 10.6%, E 9.5%, F 13.6%, G 17.5%, H 20.8% (A, B, C unchanged). The floors follow.
+    // D 10.6%, E 9.5%, F 13.6%, G 17.5%, H 20.8% (A, B, C unchanged). Then five descriptive
+    // phrases with everyday senses ("cut me off", "jumping off", "giving away my", "shortage",
+    // "cold turkey") graded the same way where no drug is named (tuning set D 21 -> 19, its
+    // crisis messages and the development sets unchanged); measured once after: recall
+    // unchanged, false alarms A 14.0%, B 25.5%, H 20.3%, the rest unchanged. The floors follow.
     // Every figure is printed before any floor is checked.
     let mut failures = Vec::new();
     for (name, recall, self_harm, either, alarms) in floors {
