@@ -202,11 +202,11 @@ fn explain(loaded: &Loaded, message: &str) {
     for hit in hits {
         let note = match (&set.classifier, hit.everyday, hit.elsewhere) {
             (Some(_), _, true) => format!(
-                ": a word with an everyday sense, in a message with a word of that sense too: counted only if the model's crisis score reaches {:.2}",
+                ": a word or phrase with an everyday sense, in a message with a word of that sense too: counted only if the model's crisis score reaches {:.2}",
                 set.bot.thresholds.crisis
             ),
             (Some(_), true, _) => format!(
-                ": a word with an everyday sense in a message that names no drug, counted only if the model's crisis score reaches {:.2}",
+                ": a word or phrase with an everyday sense in a message that names no drug, counted only if the model's crisis score reaches {:.2}",
                 set.bot.thresholds.confirm
             ),
             _ => String::new(),
