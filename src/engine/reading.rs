@@ -3,8 +3,9 @@
 //!
 //! Crisis: the rules' kinds (those found only by a word with an everyday sense, such as
 //! "withdrawal" in "my withdrawal is pending", when the classifier finds a crisis at least
-//! `[model] confirm` likely; beside a word of that sense, "ATM withdrawal", not at all), plus the kinds the classifier finds at or above its crisis
-//! threshold; a message in the band just below gets a calm check-in question instead.
+//! `[model] confirm` likely; beside a word of that sense, "ATM withdrawal", not at all),
+//! plus the kinds the classifier finds at or above its crisis threshold; a message in the
+//! band just below gets a calm check-in question instead.
 //! Route: the classifier's intent when it is sure, "did you mean" when it is not; without a
 //! classifier (a responses folder with no examples), the term matcher decides as before.
 
