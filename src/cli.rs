@@ -169,7 +169,15 @@ fn check(dir: &Path, format: Format) -> ExitCode {
             }
             match set {
                 Some(set) => {
-                    writeln!(out, "ok: {} topics, content version {}, {} warning(s)", set.topics.len(), set.version, warnings.len())
+                    let languages: Vec<&str> = set.languages().map(|s| s.language.as_str()).collect();
+                    writeln!(
+                        out,
+                        "ok: {} topics in {}, content version {}, {} warning(s)",
+                        set.topics.len(),
+                        languages.join(" and "),
+                        set.version,
+                        warnings.len()
+                    )
                 }
                 None => writeln!(out, "{} error(s), {} warning(s)", errors.len(), warnings.len()),
             }
@@ -195,6 +203,10 @@ fn explain(loaded: &Loaded, message: &str) {
     let set = &loaded.set;
     let normalized = normalize(message);
     outln!(out, "normalized: {normalized}");
+    if !set.translations.is_empty() {
+        let language = crate::text::language::written_in(message, &normalized);
+        outln!(out, "written in: {}", language.unwrap_or("unclear (the chat's language is kept)"));
+    }
     let hits = CrisisDetector::get().explain(&normalized);
     if hits.is_empty() {
         outln!(out, "crisis: none");

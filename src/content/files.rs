@@ -79,6 +79,18 @@ pub struct BotFile {
     /// Choosing a country for the numbers (needed once `regions/` has more than one).
     #[serde(default)]
     pub region: Option<RegionChoiceFile>,
+    /// This language's name and the `/language` question (needed once a translation exists).
+    #[serde(default)]
+    pub language: Option<LanguageFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LanguageFile {
+    /// The language's name in itself ("English", "Español"): the label of its button.
+    pub name: Text,
+    /// The question above one button per language (`/language`).
+    pub prompt: Text,
 }
 
 #[derive(Deserialize)]
@@ -124,6 +136,8 @@ pub struct Commands {
     pub about: Text,
     #[serde(default)]
     pub region: Option<Text>,
+    #[serde(default)]
+    pub language: Option<Text>,
 }
 
 impl Commands {
@@ -141,6 +155,9 @@ impl Commands {
         ];
         if let Some(region) = &self.region {
             entries.push(("region", region));
+        }
+        if let Some(language) = &self.language {
+            entries.push(("language", language));
         }
         entries
     }

@@ -19,7 +19,8 @@ pub struct ResponseSet {
     pub crisis: CrisisTexts,
     pub selfcheck: SelfCheck,
     pub topics: Vec<Topic>,
-    pub matcher: TopicMatcher,
+    /// Shared with the set's translations: phrasings in every language lead to a topic.
+    pub matcher: Arc<TopicMatcher>,
     /// The classifier trained on `examples/`; `None` when the folder has no examples (the
     /// phrase rules and the term matcher then decide alone).
     pub classifier: Option<Arc<Classifier>>,
@@ -31,9 +32,30 @@ pub struct ResponseSet {
     /// How a chat chooses its region (`[region]` in `bot.toml`), when there is a choice.
     pub region_choice: Option<RegionChoice>,
     pub(crate) by_id: HashMap<String, usize>,
+    /// This set's language code (`en` for the folder itself, `es` for `responses/es/`).
+    pub language: String,
+    /// The same topics, crisis kinds and self-check in other languages (`responses/<code>/`),
+    /// sharing this set's matcher, classifier and thresholds. Empty in a translation.
+    pub translations: Vec<Arc<ResponseSet>>,
 }
 
 impl ResponseSet {
+    /// The set in `code`'s language (this one for its own code or an unknown one).
+    pub fn in_language(&self, code: &str) -> &ResponseSet {
+        self.translations.iter().find(|t| t.language == code).map_or(self, |t| t)
+    }
+
+    /// This set and its translations, this one first.
+    pub fn languages(&self) -> impl Iterator<Item = &ResponseSet> {
+        std::iter::once(self).chain(self.translations.iter().map(|t| &**t))
+    }
+
+    /// The language of an app's language tag ("es-MX" -> "es"), if the set has it.
+    pub fn language_of_tag(&self, tag: &str) -> Option<&str> {
+        let code = tag.split(['-', '_']).next()?.to_ascii_lowercase();
+        self.languages().map(|s| s.language.as_str()).find(|l| *l == code)
+    }
+
     pub fn topic(&self, id: &str) -> Option<&Topic> {
         self.by_id.get(id).map(|i| &self.topics[*i])
     }
@@ -101,6 +123,15 @@ pub struct BotTexts {
     /// Small-talk replies, by intent name.
     pub smalltalk: Vec<(String, Rich)>,
     pub thresholds: Thresholds,
+    /// This language's name and the `/language` question, when the set has translations.
+    pub language: Option<LanguageTexts>,
+}
+
+/// `[language]` in `bot.toml`.
+pub struct LanguageTexts {
+    /// The language's name in itself ("Español"): its button's label.
+    pub name: String,
+    pub prompt: Rich,
 }
 
 /// "Are you or someone with you in danger right now?" and its buttons.

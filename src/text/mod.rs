@@ -3,6 +3,7 @@
 pub mod audience;
 pub mod crisis;
 pub mod fuzzy;
+pub mod language;
 pub mod model;
 pub mod normalize;
 pub mod place;
