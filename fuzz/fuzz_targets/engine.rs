@@ -3,7 +3,7 @@
 //! every store keeps it), and crisis guidance comes first in every state.
 #![no_main]
 
-use klonopin_bot::engine::{step, Flow, Input, Next, State};
+use klonopin_bot::engine::{step_in, Flow, Input, Next, State};
 use klonopin_bot::text::crisis::{CrisisDetector, CrisisKind, CrisisSet};
 use klonopin_bot::text::normalize::normalize;
 use klonopin_bot_fuzz::{assert_guidance_first, assert_sendable, CONTENT};
@@ -33,13 +33,21 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let region = pick(&regions, head[5]).map(str::to_owned);
-    let state = State { flow, last_topic: pick(&topics, head[2]).map(str::to_owned), last_crisis, region, ..State::default() };
+    // The chat's language: none, one of the content's, or one it does not have.
+    let language = match head[3] % 4 {
+        0 | 1 => None,
+        2 => Some("es".to_owned()),
+        _ => Some("xx".to_owned()),
+    };
+    let state = State { flow, last_topic: pick(&topics, head[2]).map(str::to_owned), last_crisis, region, language, ..State::default() };
     let input = match head[4] >> 4 {
         0..=9 => Input::from_text(&text),
         10..=12 => Input::Button(&text),
         _ => Input::NonText { caption: (head[5] & 1 == 0).then_some(&*text) },
     };
-    let turn = step(&state, &input, &CONTENT);
+    // The app's language too: none, Spanish, English, or one the content lacks.
+    let app = [None, Some("es-MX"), Some("en-GB"), Some("de")][usize::from(head[1] % 4)];
+    let turn = step_in(&state, &input, &CONTENT, app);
     assert_sendable(&turn);
     if let Input::Text(t) | Input::NonText { caption: Some(t) } = input {
         if !CrisisDetector::get().detect_graded(&normalize(t)).sure.is_empty() {

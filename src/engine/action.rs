@@ -24,6 +24,10 @@ pub enum Action {
     Region(String),
     /// "Another country": one not in the list.
     OtherRegion,
+    /// "Which language?" with a button per language.
+    Languages,
+    /// A language chosen for the chat (a translation's code, or the folder's own).
+    Language(String),
 }
 
 const PREFIX: &str = "v1:";
@@ -42,6 +46,8 @@ impl Action {
             Action::Regions => format!("{PREFIX}g"),
             Action::Region(code) => format!("{PREFIX}g:{code}"),
             Action::OtherRegion => format!("{PREFIX}g:*"),
+            Action::Languages => format!("{PREFIX}l"),
+            Action::Language(code) => format!("{PREFIX}l:{code}"),
         }
     }
 
@@ -57,6 +63,8 @@ impl Action {
             ("g", "") => Some(Action::Regions),
             ("g", "*") => Some(Action::OtherRegion),
             ("g", code) => Some(Action::Region(code.to_owned())),
+            ("l", "") => Some(Action::Languages),
+            ("l", code) => Some(Action::Language(code.to_owned())),
             ("a", arg) => {
                 let (who, id) = arg.split_once(':')?;
                 let audience = match who {
@@ -108,6 +116,8 @@ mod tests {
             Action::Regions,
             Action::Region("gb".into()),
             Action::OtherRegion,
+            Action::Languages,
+            Action::Language("es".into()),
         ];
         for a in actions {
             assert_eq!(Action::decode(&a.encode()), Some(a.clone()), "{}", a.encode());

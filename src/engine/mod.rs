@@ -129,14 +129,62 @@ pub struct Turn {
 
 /// Handles one input.
 pub fn step(state: &State, input: &Input, content: &ResponseSet) -> Turn {
-    step_hinted(state, input, content, None)
+    step_in(state, input, content, None)
+}
+
+/// [`step`] for a person whose app is set to `app_language` (Telegram's `language_code`,
+/// such as `es-MX` or `en-GB`). It suggests the language of the replies (where the content
+/// has a translation) and a country ([`step_hinted`]). The chat's language is, in order:
+/// the one a person chose (/language, a button) or last wrote in, stored in the state; the
+/// app's; the folder's own. A typed message whose words show another language clearly is
+/// answered in it, which becomes the chat's language, with a one-tap switch back.
+pub fn step_in(state: &State, input: &Input, content: &ResponseSet, app_language: Option<&str>) -> Turn {
+    let country = app_language.and_then(country_of_language);
+    let suggested = app_language.and_then(|tag| content.language_of_tag(tag)).unwrap_or(&content.language);
+    let chosen = state.language.as_deref().and_then(|l| content.languages().find(|s| s.language == l)).map_or(suggested, |s| &s.language);
+    let typed = match input {
+        Input::Text(text) | Input::NonText { caption: Some(text) } => Some(*text),
+        _ => None,
+    };
+    let written = typed
+        .and_then(|t| crate::text::language::written_in(t, &normalize(t)))
+        .and_then(|code| content.languages().find(|s| s.language == code))
+        .map(|s| s.language.as_str());
+    let picked = match input {
+        Input::Button(data) => match Action::decode(data) {
+            Some(Action::Language(code)) => content.languages().find(|s| s.language == code).map(|s| s.language.as_str()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let language = picked.or(written).unwrap_or(chosen);
+    let mut state = state.clone();
+    // Stored only where it differs from what the app suggests: most chats store nothing.
+    state.language = (language != suggested).then(|| language.to_owned());
+    let mut turn = run(&state, input, content, language, country.as_deref());
+    if written.is_some_and(|w| w != chosen) {
+        // The reply changed language because of how the person wrote: the old one is a tap away.
+        let back = content.in_language(chosen);
+        if let (Some(last), Some(texts)) = (turn.messages.last_mut(), &back.bot.language) {
+            last.buttons.push(vec![Button { label: texts.name.clone(), action: Action::Language(chosen.to_owned()) }]);
+        }
+    }
+    turn
 }
 
 /// [`step`], with the country the person's app suggests (Telegram's `language_code`, such
 /// as `en-GB`: see [`country_of_language`]). Only a hint: a chat that chose no country gets a
 /// button with that country's numbers under crisis guidance, never a silent switch.
 pub fn step_hinted(state: &State, input: &Input, content: &ResponseSet, country_hint: Option<&str>) -> Turn {
+    let language = state.language.as_deref().unwrap_or(&content.language);
+    run(state, input, content, language, country_hint)
+}
+
+/// One input, answered with the texts of `language` (one of `root`'s languages).
+fn run(state: &State, input: &Input, root: &ResponseSet, language: &str, country_hint: Option<&str>) -> Turn {
+    let content = root.in_language(language);
     let mut ctx = Ctx::new(content, state.clone());
+    ctx.root = root;
     ctx.country_hint = country_hint.filter(|c| content.other_region(c).is_some()).map(str::to_owned);
     let was_in_self_check = matches!(state.flow, Flow::SelfCheck { .. });
     if matches!(ctx.state.flow, Flow::Audience { .. }) && !matches!(input, Input::Button(_)) {
@@ -187,6 +235,8 @@ pub fn overheard_in(text: &str, content: &ResponseSet, region: Option<&str>) -> 
     if kinds.is_empty() {
         return None;
     }
+    // A group has no language of its own: the guidance comes in the message's, if it shows one.
+    let content = crate::text::language::written_in(text, &normalized).map_or(content, |l| content.in_language(l));
     let state = State { region: region.map(str::to_owned), ..State::default() };
     let mut ctx = Ctx::new(content, state);
     ctx.notice_region(&normalized, false);
@@ -207,6 +257,7 @@ enum Command {
     About,
     Forget,
     Region,
+    Language,
 }
 
 impl Command {
@@ -222,13 +273,17 @@ impl Command {
             "about" => Command::About,
             "forget" => Command::Forget,
             "region" | "country" => Command::Region,
+            "language" | "lang" | "idioma" => Command::Language,
             _ => return None,
         })
     }
 }
 
 struct Ctx<'c> {
+    /// The texts in the chat's language.
     content: &'c ResponseSet,
+    /// The folder's set, with every language (for the language picker).
+    root: &'c ResponseSet,
     state: State,
     turn: Turn,
     forget: bool,
@@ -249,7 +304,7 @@ impl<'c> Ctx<'c> {
             check_in: false,
             events: Vec::new(),
         };
-        Ctx { content, state, turn, forget: false, repeated: false, crisis_page_shown: false, country_hint: None }
+        Ctx { content, root: content, state, turn, forget: false, repeated: false, crisis_page_shown: false, country_hint: None }
     }
 
     fn finish(mut self, was_in_self_check: bool) -> Turn {
@@ -599,6 +654,7 @@ impl<'c> Ctx<'c> {
                     None => self.region_picker(),
                 }
             }
+            Command::Language => self.language_picker(),
             Command::Forget => {
                 self.state = State::default();
                 self.forget = true;
@@ -635,7 +691,26 @@ impl<'c> Ctx<'c> {
             Action::Region(code) => self.choose_region(&code),
             // Not a code of any region: the advice for other countries.
             Action::OtherRegion => self.choose_region("*"),
+            Action::Languages => self.language_picker(),
+            // `step_in` has already switched the texts to it.
+            Action::Language(_) => self.menu(),
         }
+    }
+
+    /// "Which language?": one button per language, each named in itself.
+    fn language_picker(&mut self) {
+        let Some(texts) = &self.content.bot.language else {
+            self.menu();
+            return;
+        };
+        let root = self.root;
+        let buttons = root
+            .languages()
+            .filter_map(|s| {
+                s.bot.language.as_ref().map(|l| vec![Button { label: l.name.clone(), action: Action::Language(s.language.clone()) }])
+            })
+            .collect();
+        self.send(texts.prompt.clone(), buttons);
     }
 
     fn crisis_page(&mut self) {

@@ -27,6 +27,11 @@ pub struct State {
     /// The country chosen for phone numbers (a `regions/` code), if not the default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// The language the chat reads (a translation's code such as `es`), when it is not the
+    /// one the app suggests: chosen with /language or a button, or the language the person
+    /// last wrote in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 fn no_kinds(set: &CrisisSet) -> bool {

@@ -21,7 +21,7 @@ use super::failure::{Failure, Problem};
 use super::render::{parts, Part};
 use super::storage::{StorageError, Write};
 use super::{App, Sender};
-use crate::engine::{step_hinted, Event, Input, Next, State, Turn};
+use crate::engine::{step_in, Event, Input, Next, State, Turn};
 use crate::stats::ErrorKind;
 use crate::text::normalize::normalize;
 
@@ -227,8 +227,6 @@ fn language_of(user: Option<&teloxide::types::User>) -> Option<&str> {
 /// [`StateStore::transition`]: super::storage::StateStore::transition
 async fn process(app: &App, update_id: u32, chat_id: ChatId, input: &Input<'_>, language: Option<&str>) -> Result<(), Failure> {
     let content = app.content();
-    // The app's language ("en-GB") only suggests a country: see `engine::step_hinted`.
-    let hint = language.and_then(crate::engine::country_of_language);
     let decide = |read: Result<Option<State>, StorageError>| {
         let mut problems = Vec::new();
         let stored = match read {
@@ -240,7 +238,8 @@ async fn process(app: &App, update_id: u32, chat_id: ChatId, input: &Input<'_>, 
                 Some(State::default())
             }
         };
-        let turn: Turn = step_hinted(&stored.clone().unwrap_or_default(), input, &content, hint.as_deref());
+        // The app's language ("es-MX", "en-GB") only suggests: see `engine::step_in`.
+        let turn: Turn = step_in(&stored.clone().unwrap_or_default(), input, &content, language);
         let write = match &turn.next {
             Next::Forget => Write::Remove,
             Next::Keep(next) if *next == State::default() => match stored {

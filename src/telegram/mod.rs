@@ -247,6 +247,35 @@ fn read_webhook_secret(args: &ServeArgs) -> Result<String, String> {
     Ok(secret)
 }
 
+/// The command menu, description and short description, in every language of the content:
+/// the folder's own for every app, each translation's for apps in that language.
+async fn describe_bot(bot: &Bot, content: &ResponseSet) {
+    for set in content.languages() {
+        let language = (set.language != content.language).then(|| set.language.clone());
+        let commands: Vec<BotCommand> = set.bot.commands.iter().map(|(name, description)| BotCommand::new(name, description)).collect();
+        let mut request = bot.set_my_commands(commands);
+        request.language_code.clone_from(&language);
+        if let Err(e) = request.await {
+            log::warn!("setMyCommands failed: {}", handlers::error_kind(&e));
+        }
+        // What a person sees before pressing Start, and when the bot is shared.
+        if let Some(description) = &set.bot.description {
+            let mut request = bot.set_my_description().description(description.clone());
+            request.language_code.clone_from(&language);
+            if let Err(e) = request.await {
+                log::warn!("setMyDescription failed: {}", handlers::error_kind(&e));
+            }
+        }
+        if let Some(short) = &set.bot.short_description {
+            let mut request = bot.set_my_short_description().short_description(short.clone());
+            request.language_code.clone_from(&language);
+            if let Err(e) = request.await {
+                log::warn!("setMyShortDescription failed: {}", handlers::error_kind(&e));
+            }
+        }
+    }
+}
+
 async fn run(args: ServeArgs, token: String, webhook_secret: Option<String>, content: ResponseSet) -> Result<ExitCode, String> {
     let signals = StopSignals::register()?;
     let spec = parse_storage_spec(&args.storage)?;
@@ -264,21 +293,7 @@ async fn run(args: ServeArgs, token: String, webhook_secret: Option<String>, con
     }
     let me = bot.get_me().await.map_err(|e| format!("cannot reach Telegram (getMe): {}", handlers::error_kind(&e)))?;
     let username = me.username.clone().unwrap_or_default();
-    let commands: Vec<BotCommand> = content.bot.commands.iter().map(|(name, description)| BotCommand::new(name, description)).collect();
-    if let Err(e) = bot.set_my_commands(commands).await {
-        log::warn!("setMyCommands failed: {}", handlers::error_kind(&e));
-    }
-    // What a person sees before pressing Start, and when the bot is shared.
-    if let Some(description) = &content.bot.description {
-        if let Err(e) = bot.set_my_description().description(description.clone()).await {
-            log::warn!("setMyDescription failed: {}", handlers::error_kind(&e));
-        }
-    }
-    if let Some(short) = &content.bot.short_description {
-        if let Err(e) = bot.set_my_short_description().short_description(short.clone()).await {
-            log::warn!("setMyShortDescription failed: {}", handlers::error_kind(&e));
-        }
-    }
+    describe_bot(&bot, &content).await;
     log::info!(
         "serving content {} ({} topics), storage {}, {}",
         content.version,

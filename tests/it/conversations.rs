@@ -8,6 +8,11 @@ use klonopin_bot::engine::{step, Flow, Input, Next, State, Turn};
 use klonopin_bot::text::audience::Audience;
 
 fn content() -> &'static ResponseSet {
+    shipped()
+}
+
+/// The shipped responses, loaded once for every test that reads them.
+pub fn shipped() -> &'static ResponseSet {
     static SET: OnceLock<ResponseSet> = OnceLock::new();
     SET.get_or_init(|| match load_embedded() {
         Ok(loaded) => loaded.set,

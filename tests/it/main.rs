@@ -4,6 +4,7 @@ mod cli;
 mod content_check;
 mod conversations;
 mod crisis_set;
+mod languages;
 mod operators;
 mod storage;
 mod support;

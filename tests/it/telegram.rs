@@ -239,6 +239,16 @@ async fn telegram_whole_conversation_with_buttons() {
     assert_eq!(fake.description("description").as_deref(), content.bot.description.as_deref());
     assert_eq!(fake.description("short_description").as_deref(), content.bot.short_description.as_deref());
     assert!(fake.description("description").is_some_and(|d| d.contains("911")));
+    // And in Spanish, for apps set to Spanish.
+    let es = content.in_language("es");
+    assert_eq!(fake.description("description:es").as_deref(), es.bot.description.as_deref());
+    assert_eq!(fake.description("short_description:es").as_deref(), es.bot.short_description.as_deref());
+    let spanish = fake.commands_in("es").expect("setMyCommands for Spanish apps");
+    let start = es.bot.commands.iter().find(|(n, _)| n == "start").map(|(_, d)| d.clone());
+    assert!(
+        spanish.as_array().is_some_and(|c| c.iter().any(|c| Some(c["description"].as_str().unwrap_or_default().to_owned()) == start)),
+        "{spanish}"
+    );
     assert_clean(&fake);
     assert_eq!(bot.terminate(WAIT).await, Some(0), "{}", bot.log_text());
     bot.assert_private(&[]);
@@ -252,6 +262,18 @@ async fn telegram_free_text_topics_and_crises() {
     let mut question = Chat::new(&fake, 20_001, &content);
     let answer = question.say("is klonopin addictive").await;
     assert!(answer[0].plain.to_lowercase().contains("addiction"), "{}", answer[0].plain);
+
+    // A question in Spanish from an app set to English: the answer in Spanish, with a way back.
+    let mut spanish = Chat::new(&fake, 20_010, &content);
+    let answer = spanish.say("¿qué es el clonazepam y para qué sirve?").await;
+    let es = content.in_language("es");
+    let last = answer.last().expect("a reply");
+    assert!(last.callback_data().contains(&"v1:l:en".to_owned()), "{:?}", last.callback_data());
+    assert!(
+        answer.iter().any(|m| es.topics.iter().any(|t| m.plain.contains(t.answer.plain.lines().next().unwrap_or("?")))),
+        "{}",
+        answer[0].plain
+    );
 
     let mut withdrawal = Chat::new(&fake, 20_002, &content);
     let reply = withdrawal.say("I stopped my klonopin 3 days ago and I'm shaking").await;

@@ -212,14 +212,17 @@ fn understanding_on_the_hold_outs() {
         ("holdout", 95.9, 89.6, 97.2, 14.1),
         // Measured: 97.8% (88.9%), 98.9%, 26.2% (first classifier: 97.4%, 89.9%, 98.5%, 32.7%;
         // the rules alone: 25.8% on this set).
-        ("holdout-b", 97.3, 89.8, 99.2, 25.6),
+        // 2026-12-03, Spanish answers (a message clearly in Spanish reads the Spanish set,
+        // whose matcher has the Spanish phrasings): false alarms 25.5 -> 25.9 (one message).
+        ("holdout-b", 97.3, 89.8, 99.2, 26.0),
         // Measured: 98.5% (95.8%), 99.2%, 18.4% (first classifier: 97.0%, 93.7%, 99.2%, 17.6%).
         ("holdout-c", 98.0, 95.7, 99.1, 15.8),
         // Written after the training data was frozen; measured once: 96.9% (93.0%), 99.0%,
         // 14.8%, with one explicit mention missed (German "Entzug"). That one line was read
         // and other languages' crisis words added, so D no longer is a hold-out for the
         // rules' word lists.
-        ("holdout-d", 95.8, 90.4, 99.4, 10.7),
+        // 2026-12-03, Spanish answers: false alarms 10.6 -> 11.1 (one message).
+        ("holdout-d", 95.8, 90.4, 99.4, 11.2),
         // Written 2026-12-02 in parallel with the 13 new topics' examples, by a helper who saw
         // no code, rules or data; measured with the training data frozen (first 95.0% (89.2%),
         // 98.0%, 14.2% while 4 of its lines were also training examples; those were dropped and
@@ -243,7 +246,8 @@ fn understanding_on_the_hold_outs() {
         // frozen (2026-12-02): 94.0% (overdose 95.8%, withdrawal 98.6%, self-harm 84.8%),
         // 98.0% with check-ins, 18.5% false alarms (23.8% with check-ins); the rules alone
         // 71.5% at 14.3%; no explicit mention missed. Its misses have not been read.
-        ("holdout-g", 93.9, 84.7, 97.9, 17.6),
+        // 2026-12-03, Spanish answers: false alarms 17.5 -> 18.0 (one message).
+        ("holdout-g", 93.9, 84.7, 97.9, 18.1),
         // Written 2026-12-02 (evening) by a helper who saw only the brief (about a quarter not
         // English); 6 + 21 lines that repeated another set's message or a training example
         // (exactly) and 1 + 2 more (normalised, found by the overlap guard) dropped. Measured
@@ -288,11 +292,13 @@ fn understanding_on_the_hold_outs() {
         // under it, so more are one tap away and fewer answered outright.
         ("routing-holdout.tsv", 89.7, 96.9),
         ("routing-holdout-2.tsv", 86.8, 94.3),
-        ("routing-holdout-3.tsv", 70.7, 87.4),
+        // 2026-12-03, Spanish answers (Spanish questions read the Spanish set): 70.8/87.5 -> 70.4/87.1.
+        ("routing-holdout-3.tsv", 70.3, 87.0),
         // Written 2026-12-02 with the 39 topics' one-line scopes: 85.3% / 94.4% at first (16
         // lines repeating training phrasings left out), 85.6% / 93.6% once the 7 overlapping
         // examples were dropped and the thresholds re-set from cross-validation.
-        ("routing-holdout-4.tsv", 85.5, 93.5),
+        // 2026-12-03, Spanish answers: 85.6/93.6 -> 87.8/93.0.
+        ("routing-holdout-4.tsv", 87.7, 92.9),
         // Written 2026-12-02 with the 39 topics' one-line scopes (27 of 378 lines repeating a
         // training example or phrasing dropped before measuring): 84.3% / 92.9%.
         ("routing-holdout-5.tsv", 84.2, 92.8),

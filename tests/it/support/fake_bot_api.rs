@@ -247,6 +247,9 @@ struct ApiState {
     blocked_chats: std::collections::HashSet<i64>,
     webhook_url: Option<String>,
     commands: Option<Value>,
+    /// `setMyCommands` with a `language_code`, by that code (Telegram keeps one list per
+    /// language beside the default one).
+    localized_commands: HashMap<String, Value>,
     /// setMyDescription / setMyShortDescription texts, by field name.
     descriptions: HashMap<String, String>,
     /// Load-test mode: see [`FakeBotApi::set_lean`].
@@ -285,6 +288,7 @@ impl ApiState {
             webhook_url: None,
             commands: None,
             descriptions: HashMap::new(),
+            localized_commands: HashMap::new(),
             lean: false,
             deliveries: Vec::new(),
             first_call_at: HashMap::new(),
@@ -782,8 +786,13 @@ impl FakeBotApi {
         lock(&self.inner).commands.clone()
     }
 
+    /// The command list set for apps in `language` (`setMyCommands` with its `language_code`).
+    pub fn commands_in(&self, language: &str) -> Option<Value> {
+        lock(&self.inner).localized_commands.get(language).cloned()
+    }
+
     /// The last accepted `setMyDescription` ("description") and `setMyShortDescription`
-    /// ("short_description") texts.
+    /// ("short_description") texts; "description:es" for the one set for Spanish apps.
     pub fn description(&self, field: &str) -> Option<String> {
         lock(&self.inner).descriptions.get(field).cloned()
     }
@@ -1510,7 +1519,12 @@ fn process(st: &mut ApiState, method: &str, p: &Value) -> Result<(Value, Option<
         }
         "setmycommands" => {
             validate_commands(p)?;
-            st.commands = field_json(p, "commands");
+            match field_str(p, "language_code").filter(|l| !l.is_empty()) {
+                Some(language) => {
+                    st.localized_commands.insert(language, field_json(p, "commands").unwrap_or_else(|| json!([])));
+                }
+                None => st.commands = field_json(p, "commands"),
+            }
             Ok((json!(true), None))
         }
         "getmycommands" => Ok((st.commands.clone().unwrap_or_else(|| json!([])), None)),
@@ -1521,7 +1535,12 @@ fn process(st: &mut ApiState, method: &str, p: &Value) -> Result<(Value, Option<
             if text.chars().count() > max {
                 return Err(bad(format!("Bad Request: {field} is too long")));
             }
-            st.descriptions.insert(field.to_owned(), text);
+            // One text per language, like the command lists: "description" or "description:es".
+            let key = match field_str(p, "language_code").filter(|l| !l.is_empty()) {
+                Some(language) => format!("{field}:{language}"),
+                None => field.to_owned(),
+            };
+            st.descriptions.insert(key, text);
             Ok((json!(true), None))
         }
         "deletemycommands" => {
