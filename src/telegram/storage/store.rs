@@ -141,7 +141,16 @@ impl StateStore {
             };
             match redis.compare_and_set(chat_id, raw.as_deref(), new.as_deref()).await {
                 Ok(true) => return (value, Ok(())),
-                Ok(false) if attempt < TRANSITION_ATTEMPTS => continue,
+                Ok(false) if attempt < TRANSITION_ATTEMPTS => {
+                    // Lost the race: wait a little, a random while growing with each loss, so
+                    // that two writers retrying in step do not lose to each other every time
+                    // (seen: 16 losses in a row with immediate retries on a loaded machine).
+                    let jitter =
+                        u64::from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos()));
+                    let ceiling = 200 * attempt as u64;
+                    tokio::time::sleep(std::time::Duration::from_micros(jitter % ceiling)).await;
+                    continue;
+                }
                 Ok(false) => {
                     let e = StorageError::new(
                         StorageErrorKind::Redis,
