@@ -76,6 +76,12 @@ const SPANISH: &[&str] = &[
     "necesito",
     "quiero",
     "hola",
+    "holi",
+    "buenas",
+    "buenos",
+    "noches",
+    "tardes",
+    "adios",
     "gracias",
     "si",
     "bien",
@@ -128,6 +134,9 @@ const SPANISH: &[&str] = &[
     "cerveza",
     "convulsiones",
 ];
+
+/// Spanish greetings and thanks, enough on their own in a short message.
+const GREETINGS: &[&str] = &["hola", "gracias", "adios", "buenas", "buenos", "holi", "graciass"];
 
 /// Words that mark English. Not "a", "no", "me", "ok" or drug names, which every language types.
 const ENGLISH: &[&str] = &[
@@ -227,7 +236,10 @@ pub fn written_in(raw: &str, normalized: &str) -> Option<&'static str> {
     if other > 0 && other * 2 >= es {
         return None;
     }
-    if es >= 2 && es > 2 * en {
+    // "hola", "muchas gracias", "buenas noches": a greeting or thanks alone says it too.
+    let words = normalized.split_whitespace().count();
+    let greets = normalized.split_whitespace().any(|w| GREETINGS.contains(&w));
+    if (es >= 2 || (greets && words <= 3)) && es > 2 * en {
         Some("es")
     } else if en >= 2 && en > 2 * es {
         Some("en")
@@ -258,9 +270,12 @@ mod tests {
             // Too short or mixed: the chat's language stays.
             ("ok", None),
             ("klonopin 2mg", None),
-            ("hola", None),
+            ("hola", Some("es")),
+            ("muchas gracias", Some("es")),
+            ("buenas noches", Some("es")),
             ("thanks", None),
             ("hola thanks", None),
+            ("hola, can you help me with my klonopin question", Some("en")),
             ("sobredosis", None),
             // Portuguese, French and Italian are not Spanish.
             ("eu tomei muitos comprimidos de rivotril", None),

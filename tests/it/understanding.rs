@@ -109,8 +109,11 @@ pub fn crisis_figures(set: &ResponseSet, positive: &str, benign: &str) -> Crisis
 /// the "for whom?" question leading to it, or the small-talk reply.
 fn answered_right(set: &ResponseSet, want: &str, turn: &klonopin_bot::engine::Turn) -> bool {
     if let Some(name) = want.strip_prefix("smalltalk-") {
-        let reply = set.bot.smalltalk.iter().find(|(n, _)| n == name).map(|(_, r)| r.plain.trim());
-        return reply.is_some_and(|r| turn.messages.iter().any(|m| m.text.plain.starts_with(r)));
+        // The reply in any language (a "hola" is answered in Spanish).
+        return set.languages().any(|lang| {
+            let reply = lang.bot.smalltalk.iter().find(|(n, _)| n == name).map(|(_, r)| r.plain.trim());
+            reply.is_some_and(|r| turn.messages.iter().any(|m| m.text.plain.starts_with(r)))
+        });
     }
     turn.topic.as_deref() == Some(want)
 }
@@ -292,13 +295,14 @@ fn understanding_on_the_hold_outs() {
         // under it, so more are one tap away and fewer answered outright.
         ("routing-holdout.tsv", 89.7, 96.9),
         ("routing-holdout-2.tsv", 86.8, 94.3),
-        // 2026-12-03, Spanish answers (Spanish questions read the Spanish set): 70.8/87.5 -> 70.4/87.1.
-        ("routing-holdout-3.tsv", 70.3, 87.0),
+        // 2026-12-03, Spanish answers (Spanish questions read the Spanish set): unchanged once a
+        // small-talk reply in Spanish counted as right (70.4/87.1 before that).
+        ("routing-holdout-3.tsv", 70.7, 87.4),
         // Written 2026-12-02 with the 39 topics' one-line scopes: 85.3% / 94.4% at first (16
         // lines repeating training phrasings left out), 85.6% / 93.6% once the 7 overlapping
         // examples were dropped and the thresholds re-set from cross-validation.
-        // 2026-12-03, Spanish answers: 85.6/93.6 -> 87.8/93.0.
-        ("routing-holdout-4.tsv", 87.7, 92.9),
+        // 2026-12-03, Spanish answers: 85.6/93.6 -> 88.1/93.3.
+        ("routing-holdout-4.tsv", 88.0, 93.2),
         // Written 2026-12-02 with the 39 topics' one-line scopes (27 of 378 lines repeating a
         // training example or phrasing dropped before measuring): 84.3% / 92.9%.
         ("routing-holdout-5.tsv", 84.2, 92.8),
