@@ -39,10 +39,33 @@ pub struct CrisisFigures {
 
 /// Whether the classifier never trained on this text (a hold-out line that repeats a
 /// phrasing says nothing about unseen messages, so the figures leave it out).
+/// Whether `text` is neither a training example nor, word for word, a phrasing or keyword of
+/// a translation (those lead to topics through the translation's term matcher, so a hold-out
+/// line equal to one measures nothing).
 fn unseen(set: &ResponseSet, text: &str) -> bool {
     use klonopin_bot::text::normalize::normalize;
     let n = normalize(text);
-    set.classifier.as_deref().is_none_or(|m| !m.training_set().examples.iter().any(|e| e.text == n))
+    let trained = set.classifier.as_deref().is_some_and(|m| m.training_set().examples.iter().any(|e| e.text == n));
+    !trained && !translation_phrasings(set).contains(&n)
+}
+
+/// Every translation's phrasings and keywords, normalized, once per content version.
+fn translation_phrasings(set: &ResponseSet) -> std::sync::Arc<std::collections::HashSet<String>> {
+    use klonopin_bot::text::normalize::normalize;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<std::collections::HashMap<String, Arc<std::collections::HashSet<String>>>>> = OnceLock::new();
+    let mut cache = CACHE.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    let phrasings = cache.entry(set.version.clone()).or_insert_with(|| {
+        Arc::new(
+            set.translations
+                .iter()
+                .flat_map(|t| &t.topics)
+                .flat_map(|t| t.phrasings.iter().chain(&t.keywords))
+                .map(|p| normalize(p))
+                .collect(),
+        )
+    });
+    Arc::clone(phrasings)
 }
 
 pub fn crisis_figures(set: &ResponseSet, positive: &str, benign: &str) -> CrisisFigures {
@@ -216,8 +239,9 @@ fn understanding_on_the_hold_outs() {
         // Measured: 97.8% (88.9%), 98.9%, 26.2% (first classifier: 97.4%, 89.9%, 98.5%, 32.7%;
         // the rules alone: 25.8% on this set).
         // 2026-12-03, Spanish answers (a message clearly in Spanish reads the Spanish set,
-        // whose matcher has the Spanish phrasings): false alarms 25.5 -> 25.9 (one message).
-        ("holdout-b", 97.3, 89.8, 99.2, 26.0),
+        // whose matcher has the Spanish phrasings): false alarms 25.5 -> 26.0 (one message; a
+        // benign line equal to a Spanish phrasing left out).
+        ("holdout-b", 97.3, 89.8, 99.2, 26.1),
         // Measured: 98.5% (95.8%), 99.2%, 18.4% (first classifier: 97.0%, 93.7%, 99.2%, 17.6%).
         ("holdout-c", 98.0, 95.7, 99.1, 15.8),
         // Written after the training data was frozen; measured once: 96.9% (93.0%), 99.0%,
@@ -301,8 +325,9 @@ fn understanding_on_the_hold_outs() {
         // Written 2026-12-02 with the 39 topics' one-line scopes: 85.3% / 94.4% at first (16
         // lines repeating training phrasings left out), 85.6% / 93.6% once the 7 overlapping
         // examples were dropped and the thresholds re-set from cross-validation.
-        // 2026-12-03, Spanish answers: 85.6/93.6 -> 88.1/93.3.
-        ("routing-holdout-4.tsv", 88.0, 93.2),
+        // 2026-12-03, Spanish answers: 85.6/93.6 -> 88.2/93.1 (6 more lines, equal to a Spanish
+        // phrasing, left out).
+        ("routing-holdout-4.tsv", 88.1, 93.0),
         // Written 2026-12-02 with the 39 topics' one-line scopes (27 of 378 lines repeating a
         // training example or phrasing dropped before measuring): 84.3% / 92.9%.
         ("routing-holdout-5.tsv", 84.2, 92.8),
