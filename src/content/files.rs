@@ -270,3 +270,38 @@ pub struct ServiceFile {
     #[serde(default)]
     pub short: Option<Text>,
 }
+
+/// `<language>/regions/<code>.toml`: a country's services in a translation's words. The
+/// numbers and their sources stay in `regions/<code>.toml`; each text here must give the
+/// same number.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionWordsFile {
+    pub name: Text,
+    /// The emergency number as the texts write it, where the folder's file says more than
+    /// digits ("112 (from a mobile phone)").
+    #[serde(default)]
+    pub emergency: Option<Text>,
+    #[serde(default)]
+    pub treatment: Option<Text>,
+    #[serde(default)]
+    pub crisis: Option<ServiceWordsFile>,
+    #[serde(default)]
+    pub poison: Option<ServiceWordsFile>,
+    #[serde(default)]
+    pub helpline: Option<ServiceWordsFile>,
+}
+
+/// A service written out in a translation: `line`, `short`, and (the crisis line's) `reach`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceWordsFile {
+    pub line: Text,
+    pub short: Text,
+    #[serde(default)]
+    pub reach: Option<Text>,
+    /// A note for operators (never shown).
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub note: Option<serde::de::IgnoredAny>,
+}

@@ -23,7 +23,7 @@ use crate::text::crisis::CrisisKind;
 use crate::text::model::{Classifier, Thresholds};
 use crate::text::topics::{MatchOutcome, TopicMatcher, TopicPhrases};
 use diagnostic::Positions;
-use files::{BotFile, CrisisFile, RegionFile, SelfCheckFile, Text, TopicFile};
+use files::{BotFile, CrisisFile, RegionFile, RegionWordsFile, SelfCheckFile, Text, TopicFile};
 use region::{fill, is_template, placeholders, Region, Service, ServiceParts, PLACEHOLDERS};
 use render::escape_html;
 
@@ -281,13 +281,15 @@ impl Checker {
             }
         }
         let mut translations = Vec::new();
-        for (code, mut list) in translated.into_iter().filter(|(_, list)| !list.is_empty()) {
-            // The countries are the folder's own: a translation gives its texts their numbers.
+        for (code, list) in translated.into_iter().filter(|(_, list)| !list.is_empty()) {
+            // The countries are the folder's own: a translation gives its texts their numbers,
+            // and its own regions/ files say those services in its words.
+            let (words, mut list): (Vec<SourceFile>, Vec<SourceFile>) = list.into_iter().partition(|f| f.relative.starts_with("regions/"));
             list.extend(root.iter().filter(|f| f.relative.starts_with("regions/")).cloned());
             list.sort_by(|a, b| a.relative.cmp(&b.relative));
-            translations.push((code, self.build_one(&list, &format!("{code}/")), list));
+            translations.push((code, self.build_one(&list, &format!("{code}/"), Some(&words)), list));
         }
-        let mut set = self.build_one(&root, "")?;
+        let mut set = self.build_one(&root, "", None)?;
         set.version = version_of(files);
         for (code, translation, list) in translations {
             let Some(mut translation) = translation else { continue };
@@ -375,7 +377,12 @@ impl Checker {
             self.diags
                 .push(file_problem(&bot, "[smalltalk] names differ from bot.toml's: a translation replies to the same intents".to_owned()));
         }
-        let codes = |s: &ResponseSet| s.regions.iter().map(|r| r.region.code.clone()).collect::<Vec<_>>();
+        // The same countries and the same default; the order is by name, in each language.
+        let codes = |s: &ResponseSet| {
+            let mut codes: Vec<String> = s.regions.iter().skip(1).map(|r| r.region.code.clone()).collect();
+            codes.sort();
+            (s.regions.first().map(|r| r.region.code.clone()), codes)
+        };
         if codes(translation) != codes(set) || translation.region_choice.is_some() != set.region_choice.is_some() {
             self.diags.push(file_problem(&bot, "[region] differs from bot.toml's: a translation has the same default country".to_owned()));
         }
@@ -399,8 +406,9 @@ impl Checker {
         }
     }
 
-    /// One language's set (`prefix`: where its files are, for messages: "" or "es/").
-    fn build_one(&mut self, files: &[SourceFile], prefix: &str) -> Option<ResponseSet> {
+    /// One language's set (`prefix`: where its files are, for messages: "" or "es/"; `words`:
+    /// a translation's `regions/` files).
+    fn build_one(&mut self, files: &[SourceFile], prefix: &str, words: Option<&[SourceFile]>) -> Option<ResponseSet> {
         let mut bot = None;
         let mut crisis = None;
         let mut selfcheck = None;
@@ -457,7 +465,7 @@ impl Checker {
                 self.warn(&at, model.crisis.span().start, "[model] is read from the folder's own bot.toml only: delete it here");
             }
         }
-        let regions = self.regions(&region_files, bot.as_ref().map(|(f, b)| (*f, b)));
+        let regions = self.regions(&region_files, bot.as_ref().map(|(f, b)| (*f, b)), words.map(|w| (prefix, w)));
         let (bot, bot_regional, region_choice) = match bot.map(|(f, b)| self.bot(f, &b, &known, &regions)) {
             Some((texts, regional, choice)) => (Some(texts), regional, choice),
             None => (None, Vec::new(), None),
@@ -471,23 +479,25 @@ impl Checker {
             }
         }
         let crisis = crisis.and_then(|(f, parsed)| Some((f, parsed?))).map(|(f, c)| self.crisis(f, &c, &known, &regions));
-        let selfcheck = selfcheck.and_then(|(f, parsed)| Some((f, parsed?))).map(|(f, s)| self.selfcheck(f, &s, &known));
-        let (bot, crisis, selfcheck) = (bot?, crisis?, selfcheck?);
+        let selfcheck = selfcheck.and_then(|(f, parsed)| Some((f, parsed?))).map(|(f, s)| self.selfcheck(f, &s, &known, &regions));
+        let (bot, crisis, (selfcheck, regional_bands)) = (bot?, crisis?, selfcheck?);
         let mut crisis = crisis.into_iter();
         let default_crisis = crisis.next()?;
         let regions: Vec<RegionTexts> = regions
             .into_iter()
             .zip(bot_regional)
             .zip(std::iter::once(None).chain(crisis.map(Some)))
-            .map(|((region, [help_now, greeting, help, about, us_numbers]), crisis)| RegionTexts {
+            .zip(regional_bands)
+            .map(|(((region, [help_now, greeting, help, about, us_numbers]), crisis), bands)| RegionTexts {
                 region,
-                // The default region's texts are the set's own (`crisis`, `bot`).
+                // The default region's texts are the set's own (`crisis`, `bot`, `selfcheck`).
                 crisis: crisis.unwrap_or_else(CrisisTexts::empty),
                 help_now,
                 greeting,
                 help,
                 about,
                 us_numbers,
+                bands,
             })
             .collect();
         let crisis = default_crisis;
@@ -791,9 +801,26 @@ impl Checker {
 
     /// `regions/<code>.toml`, checked, the default region (`[region] default`, else `us`) first
     /// and the others by name.
-    fn regions(&mut self, files: &[(&SourceFile, Option<RegionFile>)], bot: Option<(&SourceFile, &BotFile)>) -> Vec<Region> {
+    /// A translation's (`words`: its prefix and its `regions/` files) gives each country's name
+    /// and services in its language.
+    fn regions(
+        &mut self,
+        files: &[(&SourceFile, Option<RegionFile>)],
+        bot: Option<(&SourceFile, &BotFile)>,
+        words: Option<(&str, &[SourceFile])>,
+    ) -> Vec<Region> {
         let mut regions = Vec::new();
         let mut names: HashMap<String, String> = HashMap::new();
+        let mut said: HashMap<String, (&SourceFile, Option<RegionWordsFile>)> = HashMap::new();
+        for file in words.map(|(_, w)| w).unwrap_or_default() {
+            let at = At { display: &file.display, pos: Positions::new(&file.text) };
+            let Some(code) = file.relative.strip_prefix("regions/").and_then(|r| r.strip_suffix(".toml")).filter(|c| !c.contains('/'))
+            else {
+                self.warn(&at, 0, "not a response file, ignored (expected regions/<code>.toml, a country's services in this language)");
+                continue;
+            };
+            said.insert(code.to_owned(), (file, self.parse::<RegionWordsFile>(&at, &file.text)));
+        }
         for (file, parsed) in files {
             let Some(r) = parsed else { continue };
             let errors_before = self.errors();
@@ -843,6 +870,11 @@ impl Checker {
                 fn get(t: &Option<Text>) -> Option<&str> {
                     t.as_ref().map(|t| t.get_ref().trim())
                 }
+                for (field, name) in [(&s.line, "line"), (&s.short, "short"), (&s.reach, "reach")] {
+                    if let Some(f) = field.as_ref().filter(|f| !number.is_empty() && !gives_number(f.get_ref(), &number)) {
+                        this.error(&at, f.span().start, format!("{what}.{name} does not give the number {number}"));
+                    }
+                }
                 Some(Service::compose(&ServiceParts {
                     name: s.name.get_ref().trim(),
                     number: &number,
@@ -891,7 +923,7 @@ impl Checker {
                 // Its numbers cannot be trusted: the texts are not checked against them too.
                 continue;
             }
-            regions.push(Region {
+            let mut region = Region {
                 code,
                 name,
                 names: typed,
@@ -900,7 +932,34 @@ impl Checker {
                 poison,
                 helpline,
                 treatment: r.treatment.as_ref().map(|t| t.get_ref().trim().to_owned()),
-            });
+            };
+            if let Some((prefix, _)) = words {
+                match said.remove(&region.code) {
+                    Some((words_file, Some(w))) => self.say_region(words_file, &w, &mut region, r),
+                    Some((_, None)) => {}
+                    None => self.diags.push(Diagnostic {
+                        severity: Severity::Warning,
+                        ..file_problem(
+                            &format!("{prefix}regions/{}.toml", region.code),
+                            format!(
+                                "no {prefix}regions/{}.toml: the texts in {prefix} give the services of {} in the folder's language",
+                                region.code, region.name
+                            ),
+                        )
+                    }),
+                }
+            }
+            regions.push(region);
+        }
+        let mut strays: Vec<_> = said.into_iter().collect();
+        strays.sort_by(|a, b| a.0.cmp(&b.0));
+        for (code, (file, _)) in strays {
+            let at = At { display: &file.display, pos: Positions::new(&file.text) };
+            self.error(
+                &at,
+                0,
+                format!("there is no regions/{code}.toml for these words: a country's numbers come from the folder's regions/"),
+            );
         }
         if regions.is_empty() {
             return regions;
@@ -909,7 +968,8 @@ impl Checker {
             Some((f, r)) => (r.default.get_ref().clone(), Some((f, r.default.span().start))),
             None => ("us".to_owned(), None),
         };
-        let sort_name = |r: &Region| r.name.trim_start_matches("the ").to_lowercase();
+        // By name as a reader sees it: "Sudáfrica" among the s, not after "z".
+        let sort_name = |r: &Region| crate::text::normalize::normalize(r.name.trim_start_matches("the "));
         regions.sort_by_key(|r| (r.code != default, sort_name(r)));
         if regions[0].code != default {
             let message = format!("the default region \"{default}\" has no file regions/{default}.toml");
@@ -922,6 +982,70 @@ impl Checker {
             }
         }
         regions
+    }
+
+    /// A translation's words for one country: its name, treatment line and services, each
+    /// giving the same number as the country's file.
+    fn say_region(&mut self, file: &SourceFile, w: &RegionWordsFile, region: &mut Region, numbers: &RegionFile) {
+        let at = At { display: &file.display, pos: Positions::new(&file.text) };
+        region.name = self.label(&at, &w.name, "name", 60);
+        let normalized = crate::text::normalize::normalize(&region.name);
+        if !normalized.is_empty() && !region.names.contains(&normalized) {
+            region.names.push(normalized);
+        }
+        if let Some(e) = &w.emergency {
+            let said = self.label(&at, e, "emergency", 60);
+            let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+            if digits(&said) != digits(&region.emergency) {
+                self.error(
+                    &at,
+                    e.span().start,
+                    format!("emergency must give the number of regions/{}.toml ({})", region.code, region.emergency),
+                );
+            }
+            region.emergency = said;
+        }
+        match (&w.treatment, numbers.treatment.is_some()) {
+            (Some(t), true) => region.treatment = Some(t.get_ref().trim().to_owned()),
+            (Some(t), false) => self.error(&at, t.span().start, format!("regions/{}.toml has no treatment line to say", region.code)),
+            (None, true) => self.warn(&at, 0, format!("no treatment: regions/{}.toml's is shown in its own words", region.code)),
+            (None, false) => {}
+        }
+        let code = region.code.clone();
+        let services = [
+            ("crisis", &mut region.crisis, &w.crisis),
+            ("poison", &mut region.poison, &w.poison),
+            ("helpline", &mut region.helpline, &w.helpline),
+        ];
+        for (what, service, said) in services {
+            match (service.as_mut(), said) {
+                (Some(service), Some(said)) => {
+                    let mut text = |field: &Text, name: &str| {
+                        let t = self.label(&at, field, &format!("{what}.{name}"), 400);
+                        if !service.number.is_empty() && !gives_number(&t, &service.number) {
+                            self.error(
+                                &at,
+                                field.span().start,
+                                format!("{what}.{name} does not give the number {} (regions/{code}.toml)", service.number),
+                            );
+                        }
+                        t
+                    };
+                    service.line = text(&said.line, "line");
+                    service.short = text(&said.short, "short");
+                    match (&said.reach, what) {
+                        (Some(reach), _) => service.reach = text(reach, "reach"),
+                        (None, "crisis") => {
+                            self.warn(&at, 0, "[crisis] has no reach (the words after \"please\"): the folder's own are used")
+                        }
+                        (None, _) => {}
+                    }
+                }
+                (Some(_), None) => self.warn(&at, 0, format!("no [{what}]: regions/{code}.toml's is given in the folder's language")),
+                (None, Some(_)) => self.error(&at, 0, format!("[{what}]: regions/{code}.toml has no such service")),
+                (None, None) => {}
+            }
+        }
     }
 
     /// A text that may give numbers, once per region (the default first), or as written when
@@ -1139,7 +1263,15 @@ impl Checker {
         }
     }
 
-    fn selfcheck(&mut self, file: &SourceFile, s: &SelfCheckFile, by_id: &HashMap<String, usize>) -> SelfCheck {
+    /// `selfcheck.toml`, and its bands' texts for each region (the default first, as in the
+    /// set's; one list as written without regions).
+    fn selfcheck(
+        &mut self,
+        file: &SourceFile,
+        s: &SelfCheckFile,
+        by_id: &HashMap<String, usize>,
+        regions: &[Region],
+    ) -> (SelfCheck, Vec<Vec<Rich>>) {
         let at = At { display: &file.display, pos: Positions::new(&file.text) };
         if s.questions.len() != SELF_CHECK_QUESTIONS {
             self.error(
@@ -1157,15 +1289,20 @@ impl Checker {
         let questions: Vec<Rich> =
             s.questions.iter().enumerate().map(|(i, q)| self.rich(&at, q, &format!("questions[{}]", i + 1))).collect();
         let mut bands = Vec::new();
+        let mut regional = vec![Vec::new(); regions.len().max(1)];
         for band in &s.bands {
             let b = band.get_ref();
             if b.min > b.max {
                 self.error(&at, band.span().start, format!("band min {} is greater than max {}", b.min, b.max));
             }
+            let texts = self.localized(&at, &b.text, "bands.text", regions);
+            for (list, text) in regional.iter_mut().zip(&texts) {
+                list.push(text.clone());
+            }
             bands.push(Band {
                 min: b.min,
                 max: b.max,
-                text: self.rich(&at, &b.text, "bands.text"),
+                text: texts.into_iter().next().unwrap_or_default(),
                 topics: self.topic_refs(&at, &b.topics, by_id, "a band's topics"),
             });
         }
@@ -1180,7 +1317,7 @@ impl Checker {
                 );
             }
         }
-        SelfCheck {
+        let selfcheck = SelfCheck {
             intro: self.rich(&at, &s.intro, "intro"),
             progress: self.rich(&at, &s.progress, "progress"),
             yes: self.label(&at, &s.yes, "yes", 40),
@@ -1188,7 +1325,8 @@ impl Checker {
             resume: self.label(&at, &s.resume, "resume", 60),
             questions,
             bands,
-        }
+        };
+        (selfcheck, regional)
     }
 }
 

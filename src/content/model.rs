@@ -76,6 +76,8 @@ pub struct RegionTexts {
     pub about: Rich,
     /// Under answers that give American numbers ("In {region}: emergency {emergency}...").
     pub us_numbers: Rich,
+    /// The self-check's result texts, band by band (as `SelfCheck::bands`).
+    pub bands: Vec<Rich>,
 }
 
 /// Choosing a region: the button under crisis guidance, the question, and "another country".

@@ -829,11 +829,15 @@ impl<'c> Ctx<'c> {
         }
         self.state.flow = Flow::Idle;
         let count = bits.count_ones() as usize;
-        match self.content.selfcheck.band(count) {
-            Some(band) => {
+        let bands = &self.content.selfcheck.bands;
+        match bands.iter().position(|b| b.min <= count && count <= b.max) {
+            Some(index) => {
+                let band = &bands[index];
                 let mut buttons = self.topic_buttons(&band.topics);
                 buttons.push(self.menu_button());
-                let text = Rich::join([&band.text].into_iter().chain(self.us_numbers_note(&band.text)));
+                // The chosen country's numbers, as in the crisis blocks.
+                let own = self.regional().and_then(|r| r.bands.get(index)).unwrap_or(&band.text);
+                let text = Rich::join([own].into_iter().chain(self.us_numbers_note(own)));
                 self.send(text, buttons);
             }
             None => self.menu(),

@@ -653,22 +653,36 @@ fn rivotril_and_other_brand_names_are_clonazepam() {
     );
 }
 
-/// The self-check's result names American helplines: with another country chosen, it says
-/// so, and closes with that country's numbers.
+/// The self-check's result gives the chosen country's numbers, like the crisis blocks: the
+/// UK's emergency number and Samaritans, no American helpline, and where the UK has no
+/// national drug helpline, the doctor or local health service.
 #[test]
-fn a_self_check_result_in_another_country_says_its_numbers_are_american() {
-    let mut chat = Chat::new();
-    chat.run(&Say("/region uk"));
-    chat.run(&Say("/selfcheck"));
-    for i in 0..11u8 {
-        chat.run(&RawButton(Box::leak(format!("v1:q:{i}:y").into_boxed_str())));
+fn a_self_check_result_gives_the_chosen_countrys_numbers() {
+    let result = |region: &str, yes: bool| {
+        let mut chat = Chat::new();
+        chat.run(&Say(Box::leak(format!("/region {region}").into_boxed_str())));
+        chat.run(&Say("/selfcheck"));
+        for i in 0..11u8 {
+            chat.run(&RawButton(Box::leak(format!("v1:q:{i}:{}", if yes { 'y' } else { 'n' }).into_boxed_str())));
+        }
+        let last = chat.last.expect("a reply");
+        last.messages.last().expect("the result").text.plain.clone()
+    };
+    let uk = result("uk", true);
+    for wanted in ["999", "116 123", "local health service"] {
+        assert!(uk.contains(wanted), "the band for 11 in the UK gives {wanted}: {uk}");
     }
-    let last = chat.last.expect("a reply");
-    let text = &last.messages.last().expect("the result").text.plain;
-    assert!(text.contains(SAMHSA), "the band for 11 names SAMHSA: {text}");
-    assert!(text.contains("are American"), "{text}");
-    assert!(text.contains("Emergency: 999"), "{text}");
-    assert_eq!(chat.state.region.as_deref(), Some("gb"));
+    for american in [SAMHSA, "911", "988", "FindTreatment", "are American"] {
+        assert!(!uk.contains(american), "the band for 11 in the UK gives {american}: {uk}");
+    }
+    let us = result("united states", true);
+    for wanted in [SAMHSA, "911", "call or text 988", "FindTreatment.gov"] {
+        assert!(us.contains(wanted), "the band for 11 in the US gives {wanted}: {us}");
+    }
+    assert!(!us.contains("local health service"), "the US has a helpline: {us}");
+    // The lowest band: a paragraph stays when its helpline line goes.
+    let low = result("uk", false);
+    assert!(low.contains("talk to your prescriber") && !low.contains(SAMHSA), "{low}");
 }
 
 /// The app's language ("en-GB") suggests a country: a button with its numbers under crisis

@@ -180,3 +180,64 @@ fn dump_language_guesses() {
     }
     println!("{path}: {} Spanish, {en} English, {none} unclear", es.len());
 }
+
+/// A Spanish chat that chose a country reads that country's services in Spanish (from
+/// `es/regions/`): every crisis block, the /crisis page, help_now and the self-check's
+/// results give its numbers, and none of the English words its file writes them with.
+#[test]
+fn a_spanish_chat_reads_every_countrys_services_in_spanish() {
+    use klonopin_bot::text::crisis::CrisisKind;
+    let (en, es) = (content(), spanish());
+    assert_eq!(en.regions.len(), es.regions.len(), "the same countries");
+    assert!(es.regions.len() >= 10, "the shipped countries");
+    assert!(es.regions.iter().any(|r| r.region.name == "Reino Unido"), "the countries' names in Spanish");
+    for theirs in es.regions.iter().skip(1) {
+        let r = &theirs.region;
+        let english = &en.regions.iter().find(|e| e.region.code == r.code).expect("the same countries").region;
+        let crisis = r.crisis.as_ref().expect("every country has a crisis line");
+        let self_harm = &theirs.crisis.block(CrisisKind::SelfHarm).body.plain;
+        assert!(self_harm.contains(&crisis.number) && self_harm.contains("llame"), "{}: {self_harm}", r.code);
+        let mut texts: Vec<&str> = vec![&theirs.crisis.intro.plain, &theirs.help_now.plain, &theirs.greeting.plain];
+        texts.extend(
+            CrisisKind::ALL
+                .iter()
+                .flat_map(|k| [&theirs.crisis.block(*k).body.plain, &theirs.crisis.block(*k).again.plain])
+                .map(String::as_str),
+        );
+        texts.extend(theirs.bands.iter().map(|b| b.plain.as_str()));
+        let english_words: Vec<&str> = [&english.crisis, &english.poison, &english.helpline]
+            .into_iter()
+            .flatten()
+            .flat_map(|s| [s.line.as_str(), s.reach.as_str()])
+            .chain(english.treatment.as_deref())
+            .collect();
+        for text in texts {
+            for words in &english_words {
+                assert!(!text.contains(words), "{}: a Spanish text gives {words:?}: {text}", r.code);
+            }
+            for word in ["(free", "24/7", "toll-free", "call or text"] {
+                assert!(!text.contains(word), "{}: a Spanish text says {word:?}: {text}", r.code);
+            }
+        }
+    }
+}
+
+/// A Spanish chat in the United Kingdom: the self-check's last band gives 999 and Samaritans
+/// in Spanish, and no American number.
+#[test]
+fn a_spanish_self_check_result_gives_the_chosen_countrys_numbers() {
+    let mut chat = Chat::new(Some("es"));
+    chat.say("reino unido");
+    assert_eq!(chat.state.region.as_deref(), Some("gb"));
+    chat.say("/selfcheck");
+    for i in 0..11u8 {
+        chat.send(&Input::Button(&format!("v1:q:{i}:y")));
+    }
+    let result = text(chat.last.as_ref().expect("a result"));
+    for wanted in ["999", "llame a Samaritans al 116 123", "servicio de salud local"] {
+        assert!(result.contains(wanted), "{wanted} missing from {result}");
+    }
+    for american in ["911", "988", "1-800-662-4357"] {
+        assert!(!result.contains(american), "{american} in {result}");
+    }
+}
