@@ -21,7 +21,12 @@ pub struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Talk to the bot in this terminal (buttons are numbered: type the number).
-    Chat(ContentArgs),
+    Chat {
+        #[command(flatten)]
+        content: ContentArgs,
+        #[command(flatten)]
+        app: AppArgs,
+    },
     /// Read one message per line from stdin, write one reply per line.
     Ask {
         /// One JSON object per reply: messages (text, html, buttons), topic, crisis, state.
@@ -29,6 +34,8 @@ enum Command {
         json: bool,
         #[command(flatten)]
         content: ContentArgs,
+        #[command(flatten)]
+        app: AppArgs,
     },
     /// Validate a responses folder: every problem as file:line:col: message.
     Check {
@@ -57,6 +64,14 @@ pub struct ContentArgs {
     pub responses: Option<PathBuf>,
 }
 
+#[derive(clap::Args)]
+pub struct AppArgs {
+    /// Talk as a Telegram app set to this language would (`es-MX`: Spanish replies and a
+    /// button with Mexico's numbers, if there are any; `en-GB`: the UK's).
+    #[arg(long, value_name = "TAG")]
+    pub app_language: Option<String>,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Text,
@@ -78,15 +93,17 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
-        Command::Chat(args) => {
-            let loaded = load_or_report(args.responses.as_deref())?;
+        Command::Chat { content, app } => {
+            let loaded = load_or_report(content.responses.as_deref())?;
             eprintln!("(type a question; a number presses a button; Ctrl-D quits)");
-            crate::repl::chat(&loaded.set, io::stdin().lock(), io::stdout().lock()).map_err(|e| e.to_string())?;
+            let language = app.app_language.as_deref();
+            crate::repl::chat(&loaded.set, language, io::stdin().lock(), io::stdout().lock()).map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Ask { json, content } => {
+        Command::Ask { json, content, app } => {
             let loaded = load_or_report(content.responses.as_deref())?;
-            crate::repl::ask(&loaded.set, json, io::stdin().lock(), io::stdout().lock()).map_err(|e| e.to_string())?;
+            let language = app.app_language.as_deref();
+            crate::repl::ask(&loaded.set, json, language, io::stdin().lock(), io::stdout().lock()).map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { dir, format } => Ok(check(&dir, format)),

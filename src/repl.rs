@@ -7,13 +7,15 @@ use std::io::{self, BufRead, Write};
 use serde::Serialize;
 
 use crate::content::ResponseSet;
-use crate::engine::{step, Input, Message, Next, State, Turn};
+use crate::engine::{step_in, Input, Message, Next, State, Turn};
 
-/// One conversation: its state, and the buttons of the last reply (for number input).
+/// One conversation: its state, the buttons of the last reply (for number input), and the
+/// language tag a Telegram app would send (`es-MX`, `en-GB`), if any.
 #[derive(Default)]
 pub struct Session {
     pub state: State,
     buttons: Vec<String>,
+    pub app_language: Option<String>,
 }
 
 impl Session {
@@ -21,9 +23,10 @@ impl Session {
     pub fn send(&mut self, line: &str, content: &ResponseSet) -> Turn {
         let line = line.trim_end_matches(['\r', '\n']);
         let pressed = line.trim().parse::<usize>().ok().and_then(|n| n.checked_sub(1)).and_then(|i| self.buttons.get(i).cloned());
+        let app = self.app_language.as_deref();
         let turn = match &pressed {
-            Some(data) => step(&self.state, &Input::Button(data), content),
-            None => step(&self.state, &Input::from_text(line), content),
+            Some(data) => step_in(&self.state, &Input::Button(data), content, app),
+            None => step_in(&self.state, &Input::from_text(line), content, app),
         };
         self.state = match &turn.next {
             Next::Keep(state) => state.clone(),
@@ -55,8 +58,8 @@ fn print_messages(out: &mut impl Write, messages: &[Message]) -> io::Result<()> 
 }
 
 /// `klonopin-bot chat`: a conversation in the terminal, starting as `/start` does.
-pub fn chat(content: &ResponseSet, input: impl BufRead, mut out: impl Write) -> io::Result<()> {
-    let mut session = Session::default();
+pub fn chat(content: &ResponseSet, app_language: Option<&str>, input: impl BufRead, mut out: impl Write) -> io::Result<()> {
+    let mut session = Session { app_language: app_language.map(str::to_owned), ..Session::default() };
     let turn = session.send("/start", content);
     print_messages(&mut out, &turn.messages)?;
     write!(out, "> ")?;
@@ -96,8 +99,8 @@ struct JsonReply<'a> {
 
 /// `klonopin-bot ask`: every input line is one message (state carries over, so scripts can
 /// walk flows); every reply is one output line, JSON with `--json`.
-pub fn ask(content: &ResponseSet, json: bool, input: impl BufRead, mut out: impl Write) -> io::Result<()> {
-    let mut session = Session::default();
+pub fn ask(content: &ResponseSet, json: bool, app_language: Option<&str>, input: impl BufRead, mut out: impl Write) -> io::Result<()> {
+    let mut session = Session { app_language: app_language.map(str::to_owned), ..Session::default() };
     for line in input.lines() {
         let line = line?;
         let turn = session.send(&line, content);

@@ -104,6 +104,29 @@ fn ask_json_gives_one_object_per_line() {
     assert_eq!(lines[4]["state"]["flow"]["self-check"]["next"], 1);
 }
 
+/// `--app-language` talks as a Telegram app set to that language: Spanish texts for `es-MX`,
+/// and a one-tap button with the UK's numbers under crisis guidance for `en-GB`.
+#[test]
+fn ask_with_an_app_language() {
+    let ask = |tag: &str, message: &str| -> serde_json::Value {
+        let out = run_with_stdin(
+            {
+                let mut c = bot();
+                c.args(["ask", "--json", "--app-language", tag]);
+                c
+            },
+            message,
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        serde_json::from_str(text(&out.stdout).trim()).expect("a JSON line")
+    };
+    let spanish = ask("es-MX", "/start\n");
+    assert!(spanish["messages"][0]["text"].as_str().unwrap_or("").contains("Hola"), "{spanish}");
+    let british = ask("en-GB", "i took too many pills\n");
+    assert!(british["crisis"] == serde_json::json!(["overdose"]), "{british}");
+    assert!(british.to_string().contains("\"data\":\"v1:g:gb\""), "a button with the UK's numbers: {british}");
+}
+
 #[test]
 fn chat_numbers_the_buttons() {
     let out = run_with_stdin(
