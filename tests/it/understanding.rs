@@ -35,6 +35,8 @@ pub struct CrisisFigures {
     pub explicit_missed: usize,
     /// Crisis messages whose first reply had no guidance and no check-in, as `line<TAB>text`.
     pub missed: Vec<String>,
+    /// Crisis messages answered in Spanish (the chat's language became `es`).
+    pub in_spanish: f64,
 }
 
 /// Whether the classifier never trained on this text (a hold-out line that repeats a
@@ -73,11 +75,14 @@ pub fn crisis_figures(set: &ResponseSet, positive: &str, benign: &str) -> Crisis
     let all_neg = read_crisis(benign);
     let pos: Vec<&Case> = all_pos.iter().filter(|c| unseen(set, &c.text)).collect();
     let neg: Vec<&Case> = all_neg.iter().filter(|c| unseen(set, &c.text)).collect();
-    let (mut hit, mut either, mut explicit_missed) = (0, 0, 0);
+    let (mut hit, mut either, mut explicit_missed, mut spanish) = (0, 0, 0, 0);
     let mut missed = Vec::new();
     let mut kinds = [(0usize, 0usize); 3];
     for case in pos.iter().copied() {
         let turn = step(&State::default(), &Input::from_text(&case.text), set);
+        if matches!(&turn.next, klonopin_bot::engine::Next::Keep(s) if s.language.as_deref() == Some("es")) {
+            spanish += 1;
+        }
         if !turn.crisis.is_empty() {
             hit += 1;
         } else if case.explicit && case.kinds.iter().any(|k| *k != CrisisKind::SelfHarm) {
@@ -118,11 +123,12 @@ pub fn crisis_figures(set: &ResponseSet, positive: &str, benign: &str) -> Crisis
         benign_checked: pct(checked, neg.len()),
         explicit_missed,
         missed,
+        in_spanish: pct(spanish, pos.len()),
     };
     let k = |kind: CrisisKind| pct(kinds[kind as usize].0, kinds[kind as usize].1);
     println!(
-        "{positive} ({} unseen of {}) + {benign} ({} of {}): crisis guidance {:.1}% (overdose {:.1}%, withdrawal {:.1}%, self-harm {:.1}%), guidance or check-in {:.1}%; benign: crisis {:.1}%, crisis or check-in {:.1}%; explicit missed {}",
-        pos.len(), all_pos.len(), neg.len(), all_neg.len(), f.recall, k(CrisisKind::Overdose), k(CrisisKind::Withdrawal), f.self_harm, f.guided_or_checked, f.false_alarms, f.benign_checked, f.explicit_missed
+        "{positive} ({} unseen of {}) + {benign} ({} of {}): crisis guidance {:.1}% (overdose {:.1}%, withdrawal {:.1}%, self-harm {:.1}%), guidance or check-in {:.1}%; benign: crisis {:.1}%, crisis or check-in {:.1}%; explicit missed {}; crisis messages answered in Spanish {:.1}%",
+        pos.len(), all_pos.len(), neg.len(), all_neg.len(), f.recall, k(CrisisKind::Overdose), k(CrisisKind::Withdrawal), f.self_harm, f.guided_or_checked, f.false_alarms, f.benign_checked, f.explicit_missed, f.in_spanish
     );
     f
 }
@@ -282,6 +288,13 @@ fn understanding_on_the_hold_outs() {
         // 97.2% with check-ins, 24.4% false alarms (32.5% with check-ins); the rules alone
         // 66.7% at 19.8%: most false alarms are the phrase rules'. Its misses have not been read.
         ("holdout-h", 92.4, 87.3, 97.1, 20.4),
+        // Spanish only (written 2026-12-03 by a helper who saw only the brief: 160 + 160, 157 +
+        // 154 after dropping lines that repeat another set's message or an example, before
+        // measuring). Measured once before any work on Spanish crisis messages: 88.5%
+        // (overdose 78.9%, withdrawal 94.2%, self-harm 78.9%), 94.3% with check-ins, 24.0%
+        // false alarms (40.9% with check-ins); 93.6% of its crisis messages answered in
+        // Spanish. Its misses have not been read.
+        ("holdout-es", 88.4, 78.8, 94.2, 24.1),
     ];
     // 2026-12-02 evening: a word with an everyday sense beside a word of that sense ("ATM
     // withdrawal", "taper my mileage before the marathon") no longer counts on the rules'
@@ -437,6 +450,8 @@ fn no_training_example_repeats_a_hold_out_message() {
         "crisis/holdout-g-benign.tsv",
         "crisis/holdout-h-positive.tsv",
         "crisis/holdout-h-benign.tsv",
+        "crisis/holdout-es-positive.tsv",
+        "crisis/holdout-es-benign.tsv",
         "routing-holdout.tsv",
         "routing-holdout-2.tsv",
         "routing-holdout-3.tsv",
