@@ -209,6 +209,8 @@ const WORDS: &[(&str, CrisisKind)] = &[
     ("lethal", O),
     ("morirme", S),
     ("matarme", S),
+    ("desmayada", O),
+    ("desmayado", O),
     // Other languages people write in (German, French, Italian, Portuguese).
     ("sevrage", W),
     ("astinenza", W),
@@ -232,6 +234,8 @@ const STEMS: &[(&str, CrisisKind)] = &[
     ("overdos", O),
     ("overdoz", O),
     ("sobredos", O),
+    // "se empastilló": took a lot of pills (Spanish).
+    ("empastill", O),
     ("convuls", O),
     ("seizur", O),
     ("suicid", S),
@@ -703,6 +707,29 @@ const PHRASES: &[(&str, CrisisKind)] = &[
     ("mich umbringen", S),
     ("mich toten", S),
     ("cuts all over", S),
+    // Spanish, from the Spanish tuning set (tests/data/crisis/tune-es-*.tsv).
+    ("nadie me va a extranar", S),
+    ("nadie me extranaria", S),
+    ("nadie me va a echar de menos", S),
+    ("nadie me echaria de menos", S),
+    ("tengo la navaja", S),
+    ("tengo una navaja", S),
+    ("tengo la cuchilla", S),
+    ("tengo una cuchilla", S),
+    ("me diga que no lo haga", S),
+    ("dime que no lo haga", S),
+    ("decime que no lo haga", S),
+    ("convenceme de no", S),
+    ("tomar para que no duela", S),
+    ("dosis letal", O),
+    ("se desmayo", O),
+    ("se desmaya", O),
+    ("le di sin querer", O),
+    ("le dio sin querer", O),
+    ("le di por error", O),
+    ("le dio por error", O),
+    ("se tomo sin querer", O),
+    ("se tomo por error", O),
 ];
 
 /// Amounts that, in an overdose, suggest it was meant.
@@ -741,6 +768,35 @@ const NOT_CRISIS: &[&str] = &[
     "seizure disorders",
     "od of a",
     "mg od",
+    // Spanish idioms: dying of shame, laughter, hunger, sleep... ("me quiero morir de la
+    // verguenza jaja"); and not wanting to go on with a job or a medicine.
+    "morir de la verguenza",
+    "morir de verguenza",
+    "morirme de la verguenza",
+    "morirme de verguenza",
+    "morir de risa",
+    "morirme de risa",
+    "morir de hambre",
+    "morirme de hambre",
+    "morir de sueno",
+    "morirme de sueno",
+    "morir de calor",
+    "morirme de calor",
+    "morir de frio",
+    "morirme de frio",
+    "morir de aburrimiento",
+    "morirme de aburrimiento",
+    "morir de ganas",
+    "morirme de ganas",
+    "morir de envidia",
+    "morirme de envidia",
+    "no quiero seguir tomando",
+    "no quiero seguir usando",
+    "no quiero seguir trabajando",
+    "no quiero seguir estudiando",
+    "no quiero seguir pagando",
+    "no quiero seguir con este trabajo",
+    "no quiero seguir en este trabajo",
 ];
 
 /// A word from `first`, then within `within` words one from `then`: a crisis described
@@ -769,6 +825,10 @@ const DRUG_NAMES: &[&str] = &[
     "benzo",
     "benzos",
     "rivotril",
+    "rivotriles",
+    "rivo",
+    "clonas",
+    "clonazepan",
     // Clonazepam's brand names elsewhere (and the commonest misspellings of Rivotril), each
     // checked against a regulator's record, a national compendium or the maker's page.
     "rivotrill",
@@ -815,6 +875,10 @@ const DRUG_REFS: &[&str] = &[
     "benzo",
     "benzos",
     "rivotril",
+    "rivotriles",
+    "rivo",
+    "clonas",
+    "clonazepan",
     // Clonazepam's brand names elsewhere (and the commonest misspellings of Rivotril), each
     // checked against a regulator's record, a national compendium or the maker's page.
     "rivotrill",
@@ -948,10 +1012,22 @@ const NEAR: &[Near] = &[
         kind: S,
         both_ways: false,
     },
+    // A small child who swallowed or found pills ("se tomó mi nena de 2 años 40 gotas").
+    Near {
+        first: &["nena", "nene", "bebe", "bebito", "bebita", "nino", "nina", "chiquito", "chiquita", "nieto", "nieta"],
+        then: &["tomo", "trago", "comio", "encontro", "agarro"],
+        within: 3,
+        kind: O,
+        both_ways: true,
+    },
     // "klonopin stopped 6 days ago", "went from 2mg to nothing".
     Near { first: DRUG_NAMES, then: &["stopped", "ended", "quit"], within: 1, kind: W, both_ways: false },
     Near { first: &["from"], then: &["nothing"], within: 3, kind: W, both_ways: false },
 ];
+
+/// A proximity rule's first word in an idiom that says something else: "sin querer"
+/// (accidentally), "sin receta" (without a prescription) are not "without (the drug)".
+const NOT_FIRST_BEFORE: &[(&str, &[&str])] = &[("sin", &["querer", "receta", "prescripcion", "problema", "problemas"])];
 
 /// First halves of crisis words people split with a space or hyphen ("over dose").
 const SPLIT_HEADS: &[&str] = &["over", "ovr", "with", "wit", "widh", "w", "o", "sobre", "self", "with-", "abs"];
@@ -1168,6 +1244,9 @@ fn near_rule(rule: &Near, tokens: &[&str], i: usize) -> Option<String> {
     if !rule.first.contains(&first) {
         return None;
     }
+    if NOT_FIRST_BEFORE.iter().any(|(word, next)| *word == first && tokens.get(i + 1).is_some_and(|t| next.contains(t))) {
+        return None;
+    }
     let after = tokens.iter().skip(i + 1).take(rule.within);
     let before = tokens[i.saturating_sub(rule.within)..i].iter();
     let found =
@@ -1231,6 +1310,22 @@ mod tests {
             ("mon fils ne se réveille pas, il a pris trop de comprimés", &["overdose"]),
             ("minha mãe não acorda, tomou comprimidos demais", &["overdose"]),
             ("síndrome de abstinencia", &["withdrawal"]),
+            ("se empastilló mi hermana", &["overdose"]),
+            ("se desmayó después de tomarse unas benzos", &["overdose"]),
+            ("se tomó mi nena unas gotas de rivotril", &["overdose"]),
+            ("le di sin querer mi rivotril a mi hijo", &["overdose"]),
+            ("ayuda deje las clonas", &["withdrawal"]),
+            ("nadie me va a extrañar", &["self-harm"]),
+            ("tengo la navaja en la mano", &["self-harm"]),
+            ("me quiero morir", &["self-harm"]),
+            ("me quiero morir de la vergüenza jajaja", &[]),
+            ("me muero de risa", &[]),
+            ("no quiero seguir con este trabajo", &[]),
+            ("no quiero seguir", &["self-harm"]),
+            ("no quiero seguir viviendo", &["self-harm"]),
+            ("mi hija toma clonazepam para la epilepsia", &[]),
+            ("se puede comprar rivotril sin receta", &[]),
+            ("me quede sin rivotril", &["withdrawal"]),
             ("what is klonopin", &[]),
             ("is it odd to feel sleepy", &[]),
             ("what dose is normal", &[]),

@@ -133,7 +133,28 @@ const SPANISH: &[&str] = &[
     "embarazada",
     "cerveza",
     "convulsiones",
+    // What a person in crisis writes, often in two or three words ("quiero morirme", "me
+    // quiero matar", "no quiero seguir", "nadie me va a extrañar").
+    "morirme",
+    "matar",
+    "seguir",
+    "vivir",
+    "nadie",
+    "extranar",
+    "cansada",
+    "cansado",
+    "existir",
+    "kiero",
+    "desaparecer",
+    "temblando",
+    "pastis",
 ];
+
+/// Crisis words English never writes, enough on their own in a message of one to three
+/// words: someone who types only "sobredosis" reads the guidance in Spanish. (Portuguese
+/// "abstinência" normalizes to the same word: such a message gets Spanish, the nearer of the
+/// two languages, with a one-tap switch back.)
+const SPANISH_ALONE: &[&str] = &["sobredosis", "abstinencia", "morirme", "matarme", "suicidarme"];
 
 /// Spanish greetings and thanks, enough on their own in a short message.
 const GREETINGS: &[&str] = &["hola", "gracias", "adios", "buenas", "buenos", "holi", "graciass"];
@@ -238,7 +259,7 @@ pub fn written_in(raw: &str, normalized: &str) -> Option<&'static str> {
     }
     // "hola", "muchas gracias", "buenas noches": a greeting or thanks alone says it too.
     let words = normalized.split_whitespace().count();
-    let greets = normalized.split_whitespace().any(|w| GREETINGS.contains(&w));
+    let greets = normalized.split_whitespace().any(|w| GREETINGS.contains(&w) || SPANISH_ALONE.contains(&w));
     if (es >= 2 || (greets && words <= 3)) && es > 2 * en {
         Some("es")
     } else if en >= 2 && en > 2 * es {
@@ -276,7 +297,15 @@ mod tests {
             ("thanks", None),
             ("hola thanks", None),
             ("hola, can you help me with my klonopin question", Some("en")),
-            ("sobredosis", None),
+            ("sobredosis", Some("es")),
+            ("abstinencia", Some("es")),
+            ("quiero morirme", Some("es")),
+            ("me quiero matar", Some("es")),
+            ("no quiero seguir", Some("es")),
+            ("kiero suicidarme", Some("es")),
+            ("nadie me va a extrañar", Some("es")),
+            ("sobredosis rivotril", Some("es")),
+            ("my brother overdosed, sobredosis", None),
             // Portuguese, French and Italian are not Spanish.
             ("eu tomei muitos comprimidos de rivotril", None),
             ("minha mae toma clonazepam", None),

@@ -241,21 +241,21 @@ fn understanding_on_the_hold_outs() {
         // Then [model] answer 0.50 -> 0.45, as cross-validation supports (answers right >= 90%):
         // routing up 1.3-2.3 points on every routing hold-out, false alarms up 0.4-1.0 on
         // B, C, D (more answers to topics whose answer opens with a crisis block).
-        ("holdout", 95.9, 89.6, 97.2, 14.1),
+        ("holdout", 96.6, 91.3, 97.2, 15.4),
         // Measured: 97.8% (88.9%), 98.9%, 26.2% (first classifier: 97.4%, 89.9%, 98.5%, 32.7%;
         // the rules alone: 25.8% on this set).
         // 2026-12-03, Spanish answers (a message clearly in Spanish reads the Spanish set,
         // whose matcher has the Spanish phrasings): false alarms 25.5 -> 26.0 (one message; a
         // benign line equal to a Spanish phrasing left out).
-        ("holdout-b", 97.3, 89.8, 99.2, 26.1),
+        ("holdout-b", 98.0, 89.8, 99.5, 26.1),
         // Measured: 98.5% (95.8%), 99.2%, 18.4% (first classifier: 97.0%, 93.7%, 99.2%, 17.6%).
-        ("holdout-c", 98.0, 95.7, 99.1, 15.8),
+        ("holdout-c", 98.4, 95.7, 99.1, 16.2),
         // Written after the training data was frozen; measured once: 96.9% (93.0%), 99.0%,
         // 14.8%, with one explicit mention missed (German "Entzug"). That one line was read
         // and other languages' crisis words added, so D no longer is a hold-out for the
         // rules' word lists.
         // 2026-12-03, Spanish answers: false alarms 10.6 -> 11.1 (one message).
-        ("holdout-d", 95.8, 90.4, 99.4, 11.2),
+        ("holdout-d", 95.8, 91.8, 99.4, 10.2),
         // Written 2026-12-02 in parallel with the 13 new topics' examples, by a helper who saw
         // no code, rules or data; measured with the training data frozen (first 95.0% (89.2%),
         // 98.0%, 14.2% while 4 of its lines were also training examples; those were dropped and
@@ -264,7 +264,7 @@ fn understanding_on_the_hold_outs() {
         // not count as naming the drug). That one line was read and the street names added
         // ("pill" was tried too and dropped after E's false alarms rose): E no longer is a
         // hold-out for the rules' word lists.
-        ("holdout-e", 94.9, 87.7, 97.4, 9.6),
+        ("holdout-e", 96.4, 90.4, 98.4, 11.6),
         // Written 2026-12-02 by a helper who saw only the brief, while the regions were built;
         // 6 of its 210 crisis and 11 of its 210 benign lines were also training examples or
         // phrasings and were dropped before the first measurement. Measured once, training
@@ -272,7 +272,7 @@ fn understanding_on_the_hold_outs() {
         // (22.1% with check-ins), one explicit mention missed (Italian: "too many tablets ...
         // won't wake"). That one line was read and Italian, French and Portuguese overdose
         // phrases added: F no longer is a hold-out for the rules' word lists.
-        ("holdout-f", 97.0, 95.7, 98.9, 13.7),
+        ("holdout-f", 98.4, 97.1, 98.9, 14.2),
         // Written 2026-12-02 by a helper who saw only the brief (about a quarter not English);
         // 10 of its 210 crisis and 21 of its 210 benign lines repeated a training example or
         // another set's message and were dropped before measuring. Measured once, training
@@ -280,21 +280,21 @@ fn understanding_on_the_hold_outs() {
         // 98.0% with check-ins, 18.5% false alarms (23.8% with check-ins); the rules alone
         // 71.5% at 14.3%; no explicit mention missed. Its misses have not been read.
         // 2026-12-03, Spanish answers: false alarms 17.5 -> 18.0 (one message).
-        ("holdout-g", 93.9, 84.7, 97.9, 18.1),
+        ("holdout-g", 94.4, 84.7, 97.9, 17.6),
         // Written 2026-12-02 (evening) by a helper who saw only the brief (about a quarter not
         // English); 6 + 21 lines that repeated another set's message or a training example
         // (exactly) and 1 + 2 more (normalised, found by the overlap guard) dropped. Measured
         // once, training frozen: 92.5% (overdose 91.4%, withdrawal 94.4%, self-harm 87.4%),
         // 97.2% with check-ins, 24.4% false alarms (32.5% with check-ins); the rules alone
         // 66.7% at 19.8%: most false alarms are the phrase rules'. Its misses have not been read.
-        ("holdout-h", 92.4, 87.3, 97.1, 20.4),
+        ("holdout-h", 93.8, 86.1, 97.6, 20.4),
         // Spanish only (written 2026-12-03 by a helper who saw only the brief: 160 + 160, 157 +
         // 154 after dropping lines that repeat another set's message or an example, before
         // measuring). Measured once before any work on Spanish crisis messages: 88.5%
         // (overdose 78.9%, withdrawal 94.2%, self-harm 78.9%), 94.3% with check-ins, 24.0%
         // false alarms (40.9% with check-ins); 93.6% of its crisis messages answered in
         // Spanish. Its misses have not been read.
-        ("holdout-es", 88.4, 78.8, 94.2, 24.1),
+        ("holdout-es", 92.9, 82.4, 98.0, 22.8),
     ];
     // 2026-12-02 evening: a word with an everyday sense beside a word of that sense ("ATM
     // withdrawal", "taper my mileage before the marathon") no longer counts on the rules'
@@ -310,6 +310,13 @@ fn understanding_on_the_hold_outs() {
     // "cold turkey") graded the same way where no drug is named (tuning set D 21 -> 19, its
     // crisis messages and the development sets unchanged); measured once after: recall
     // unchanged, false alarms A 14.0%, B 25.5%, H 20.3%, the rest unchanged. The floors follow.
+    // 2026-12-03, Spanish crisis messages (phrases, slang and idioms from tuning set tune-es,
+    // short crisis messages read as Spanish, 488 Spanish training examples, the thresholds
+    // cross-validation then supported (crisis 0.52, check_in 0.21) and confirm 0.25 from
+    // tuning set D), every hold-out measured once after: guidance A 96.7, B 98.1, C 98.5,
+    // D 95.9, E 96.5, F 98.5, G 94.5, H 93.9, ES 93.0 (88.5 before); self-harm up on six,
+    // H 87.4 -> 86.2; false alarms A 15.3, B 26.0, C 16.1, D 10.1, E 11.5, F 14.1, G 17.5,
+    // H 20.3, ES 22.7. The floors follow.
     // Every figure is printed before any floor is checked.
     let mut failures = Vec::new();
     for (name, recall, self_harm, either, alarms) in floors {
