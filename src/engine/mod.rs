@@ -311,6 +311,7 @@ impl<'c> Ctx<'c> {
         self.close_with_help_now();
         // The /crisis page shows every block in full; it does not make the next one shorter.
         self.state.last_crisis = if self.crisis_page_shown { CrisisSet::default() } else { self.turn.crisis };
+        self.state.asked_check_in = self.turn.check_in;
         if self.turn.topic.is_some() {
             self.state.last_topic.clone_from(&self.turn.topic);
         } else if !self.repeated {
@@ -533,6 +534,15 @@ impl<'c> Ctx<'c> {
     fn on_text(&mut self, text: &str) {
         let normalized = normalize(text);
         let reading = read(&normalized, self.content);
+        // "yes", "yes please help", "sí", "no" typed under the check-in question answer it,
+        // as its buttons do (a crisis the words name is still read as one).
+        if self.state.asked_check_in && reading.crisis.is_empty() {
+            match check_in_reply(&normalized) {
+                Some(true) => return self.crisis_page(),
+                Some(false) => return self.menu(),
+                None => {}
+            }
+        }
         // "uk" or "i live in australia" alone chooses the numbers, unless it is a crisis
         // (then the guidance, with that country's numbers, comes first as always).
         // Nor in the check-in band: the calm question must not give way to a country reply.
@@ -864,7 +874,23 @@ fn capitalized(name: &str) -> String {
 }
 
 /// "yes" / "no" typed instead of tapped.
-fn yes_no(normalized: &str) -> Option<bool> {
+/// A short typed answer to the check-in question: "yes", "yes please help", "yeah my
+/// flatmate", "si ayuda" (yes); "no", "nope", "no im ok" (no).
+fn check_in_reply(normalized: &str) -> Option<bool> {
+    let words: Vec<&str> = normalized.split(' ').collect();
+    let first = *words.first()?;
+    if words.len() > 6 {
+        return None;
+    }
+    match (yes_no(first), first) {
+        (Some(answer), _) => Some(answer),
+        (None, "please" | "help" | "ayuda" | "ayudame" | "yess" | "yea" | "sii" | "claro" | "correct" | "definitely") => Some(true),
+        _ => yes_no(normalized),
+    }
+}
+
+/// A bare yes or no (a self-check answer, a reply to a question): no crisis by itself.
+pub(crate) fn yes_no(normalized: &str) -> Option<bool> {
     match normalized {
         "yes" | "y" | "yeah" | "yep" | "yup" | "ya" | "yes i have" | "si" | "true" => Some(true),
         "no" | "n" | "nope" | "nah" | "no i havent" | "false" => Some(false),

@@ -52,8 +52,12 @@ pub fn read(normalized: &str, content: &ResponseSet) -> Reading {
     };
     let t = &content.bot.thresholds;
     let scores = model.scores(normalized);
-    let crisis = rules_with(graded, &scores, t).union(scores.crisis_kinds(t));
-    let check_in = crisis.is_empty() && content.bot.check_in.is_some() && scores.check_in(t);
+    // A bare "no" or "yes" answers a question; the classifier, which learnt "no respira" and
+    // "no quiero vivir", reads a crisis into it (measured: "no" at 0.97).
+    let bare_answer = super::yes_no(normalized).is_some();
+    let model_kinds = if bare_answer { CrisisSet::default() } else { scores.crisis_kinds(t) };
+    let crisis = rules_with(graded, &scores, t).union(model_kinds);
+    let check_in = crisis.is_empty() && !bare_answer && content.bot.check_in.is_some() && scores.check_in(t);
     let route = if model.knows_a_word(normalized) {
         match route(&scores, normalized, content, !crisis.is_empty()) {
             // "ATM withdrawal limit": the word that led to a topic opening with crisis
@@ -82,7 +86,8 @@ pub fn crisis_of(normalized: &str, content: &ResponseSet) -> CrisisSet {
     match content.classifier.as_deref() {
         Some(model) => {
             let (scores, t) = (model.scores(normalized), &content.bot.thresholds);
-            rules_with(graded, &scores, t).union(scores.crisis_kinds(t))
+            let model_kinds = if super::yes_no(normalized).is_some() { CrisisSet::default() } else { scores.crisis_kinds(t) };
+            rules_with(graded, &scores, t).union(model_kinds)
         }
         None => graded.all(),
     }

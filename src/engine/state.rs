@@ -32,6 +32,10 @@ pub struct State {
     /// last wrote in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// The last reply asked "are you, or is someone with you, in danger right now?": a typed
+    /// "yes" or "no" answers it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub asked_check_in: bool,
 }
 
 fn no_kinds(set: &CrisisSet) -> bool {

@@ -351,6 +351,10 @@ fn understanding_on_the_hold_outs() {
         // Written 2026-12-02 with the 39 topics' one-line scopes (27 of 378 lines repeating a
         // training example or phrasing dropped before measuring): 84.3% / 92.9%.
         ("routing-holdout-5.tsv", 84.2, 92.8),
+        // Spanish only, written 2026-12-03 with the topics' one-line scopes (22 of 252 lines
+        // repeating an example, a phrasing or another set dropped before measuring); measured
+        // once: 57.4% / 77.4%. Spanish routing is the weakest part of the bot.
+        ("routing-holdout-es.tsv", 57.3, 77.3),
     ] {
         let (direct, reach, total) = routing_figures(&set, file);
         if total < 200 || direct < direct_floor || reach < reach_floor {
@@ -537,6 +541,33 @@ fn a_message_in_the_check_in_band_opens_with_the_question() {
     assert_eq!(actions, [&Action::Crisis, &Action::Menu]);
     let last = turn.messages.last().expect("a reply");
     assert!(last.text.plain.contains("988") && last.text.plain.contains("1-800-662-4357"), "help is still a line away");
+
+    // A typed answer answers the question, as its buttons do: "yes ..." the crisis page, "no"
+    // the menu; a bare "no" anywhere else is no crisis.
+    let klonopin_bot::engine::Next::Keep(asked) = &turn.next else { panic!("kept") };
+    assert!(asked.asked_check_in);
+    let page_in = |language: Option<&str>| {
+        let state = State { language: language.map(str::to_owned), ..State::default() };
+        step(&state, &Input::Button(&Action::Crisis.encode()), &set).messages[0].text.plain.clone()
+    };
+    let pages = [page_in(None), page_in(Some("es"))];
+    for yes in ["yes", "yes please help", "yeah my flatmate", "sí", "si ayuda"] {
+        let turn = step(asked, &Input::Text(yes), &set);
+        assert!(pages.contains(&turn.messages[0].text.plain), "{yes}: {:?}", turn.messages[0].text.plain);
+    }
+    for no in ["no", "nope", "no im ok"] {
+        let turn = step(asked, &Input::Text(no), &set);
+        assert!(turn.crisis.is_empty() && !turn.check_in, "{no}: {turn:?}");
+        assert!(turn.messages[0].buttons.iter().flatten().any(|b| matches!(b.action, Action::Topic(_))), "{no}: the menu");
+    }
+    let shipped = content();
+    for bare in ["no", "nope", "yes", "si"] {
+        let turn = step(&State::default(), &Input::Text(bare), &shipped);
+        assert!(turn.crisis.is_empty() && !turn.check_in, "{bare}: {:?}", turn.crisis);
+    }
+    // A crisis in the reply is still read as one.
+    let turn = step(asked, &Input::Text("yes he took all my pills"), &shipped);
+    assert!(!turn.crisis.is_empty());
 }
 
 /// A crisis word read in its everyday sense (a word of that sense beside it) neither opens the
