@@ -310,6 +310,18 @@ impl Checker {
                     }
                 })
                 .collect();
+            // A country is chosen by its name in any language ("reino unido" in an English
+            // chat, "united kingdom" in a Spanish one).
+            for theirs in &mut translation.regions {
+                if let Some(ours) = set.regions.iter_mut().find(|r| r.region.code == theirs.region.code) {
+                    for name in &theirs.region.names {
+                        if !ours.region.names.contains(name) {
+                            ours.region.names.push(name.clone());
+                        }
+                    }
+                    theirs.region.names.clone_from(&ours.region.names);
+                }
+            }
             translation.matcher = std::sync::Arc::new(TopicMatcher::build(&phrases));
             translation.classifier = set.classifier.clone();
             translation.intents = set.intents.clone();
@@ -471,11 +483,35 @@ impl Checker {
             None => (None, Vec::new(), None),
         };
         let mut topics = topics;
+        // A topic that gives numbers ("call {crisis_reach}") is written out once per country,
+        // like the crisis blocks, so that a chat in India is not told to call 988.
+        for (topic, (file, _)) in &mut topics {
+            let Some(t) = topic_files.iter().find(|(f, _)| f.relative == file.relative).and_then(|(_, parsed)| parsed.as_ref()) else {
+                continue;
+            };
+            let templated = is_template(t.body.get_ref()) || t.loved_one.as_ref().is_some_and(|lo| is_template(lo.get_ref()));
+            if !templated {
+                continue;
+            }
+            let at = At { display: &file.display, pos: Positions::new(&file.text) };
+            let bodies = self.localized(&at, &t.body, "body", &regions);
+            let loved: Option<Vec<Rich>> = t.loved_one.as_ref().map(|lo| self.localized(&at, lo, "loved_one", &regions));
+            topic.regional =
+                bodies.into_iter().enumerate().map(|(i, body)| (body, loved.as_ref().and_then(|l| l.get(i).cloned()))).collect();
+            if let Some((body, loved_one)) = topic.regional.first() {
+                topic.answer = body.clone();
+                topic.answer_loved_one.clone_from(loved_one);
+            }
+        }
         if let Some(bot) = &bot {
             for (topic, _) in &mut topics {
                 let list = sources_block(&bot.sources_heading, &topic.sources);
                 topic.answer = Rich::join([&topic.answer, &list]);
                 topic.answer_loved_one = topic.answer_loved_one.take().map(|lo| Rich::join([&lo, &list]));
+                for (body, loved_one) in &mut topic.regional {
+                    *body = Rich::join([&*body, &list]);
+                    *loved_one = loved_one.take().map(|lo| Rich::join([&lo, &list]));
+                }
             }
         }
         let crisis = crisis.and_then(|(f, parsed)| Some((f, parsed?))).map(|(f, c)| self.crisis(f, &c, &known, &regions));
@@ -520,15 +556,15 @@ impl Checker {
                     .map(|c| Rich::join([&c.block(kind).body, &c.outside_us]))
                     .max_by_key(Rich::telegram_len)
                     .unwrap_or_default();
-                let full = Rich::join([&topic.answer, &block]);
+                let full = Rich::join([longest_answer(topic, false), &block]);
                 self.check_answer_length(&at, &full, "body");
-                if let Some(lo) = &topic.answer_loved_one {
+                if let Some(lo) = topic.answer_loved_one.as_ref().map(|_| longest_answer(topic, true)) {
                     let full = Rich::join([lo, &block]);
                     self.check_answer_length(&at, &full, "loved_one");
                 }
             } else {
-                self.check_answer_length(&at, &topic.answer, "body");
-                if let Some(lo) = &topic.answer_loved_one {
+                self.check_answer_length(&at, longest_answer(topic, false), "body");
+                if let Some(lo) = topic.answer_loved_one.as_ref().map(|_| longest_answer(topic, true)) {
                     self.check_answer_length(&at, lo, "loved_one");
                 }
             }
@@ -687,6 +723,7 @@ impl Checker {
                     // Sources are added once bot.toml's heading is known.
                     answer: body,
                     answer_loved_one: loved_one,
+                    regional: Vec::new(),
                 },
                 (*file, t.related.clone()),
             ));
@@ -1349,6 +1386,18 @@ fn gives_number(text: &str, number: &str) -> bool {
         from = at + 1;
     }
     false
+}
+
+/// A topic's answer (or its loved-one version) as long as it gets in any country.
+fn longest_answer(topic: &Topic, loved_one: bool) -> &Rich {
+    let own = if loved_one { topic.answer_loved_one.as_ref().unwrap_or(&topic.answer) } else { &topic.answer };
+    topic
+        .regional
+        .iter()
+        .filter_map(|(a, lo)| if loved_one { lo.as_ref() } else { Some(a) })
+        .chain(std::iter::once(own))
+        .max_by_key(|r| r.telegram_len())
+        .unwrap_or(own)
 }
 
 /// The numbers the texts of one region must give, and how messages name them. Without

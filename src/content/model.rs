@@ -218,4 +218,7 @@ pub struct Topic {
     pub answer: Rich,
     /// The same for someone asking about a person they care about.
     pub answer_loved_one: Option<Rich>,
+    /// A topic that gives numbers (`{crisis_reach}`...): both versions written out with each
+    /// region's numbers, as `ResponseSet::regions` (the first is `answer`); empty otherwise.
+    pub regional: Vec<(Rich, Option<Rich>)>,
 }

@@ -748,14 +748,24 @@ impl<'c> Ctx<'c> {
         let carried = topic.crisis.filter(|k| !self.turn.crisis.contains(*k));
         let crisis_block = carried.map(|k| self.blocks_text(std::iter::once(k).collect()));
         let bot = &self.content.bot;
-        let (answer, other) = match (&topic.answer_loved_one, self.state.audience) {
+        // The chosen country's version of a topic that gives numbers.
+        let (own, own_loved_one) = self
+            .state
+            .region
+            .as_deref()
+            .and_then(|code| self.content.regions.iter().position(|r| r.region.code == code))
+            .and_then(|i| topic.regional.get(i))
+            .map_or((&topic.answer, topic.answer_loved_one.as_ref()), |(a, lo)| (a, lo.as_ref()));
+        let (answer, other) = match (own_loved_one, self.state.audience) {
             (Some(loved), Some(Audience::LovedOne)) => (loved, Some((Audience::Myself, &bot.audience_self))),
-            (Some(_), _) => (&topic.answer, Some((Audience::LovedOne, &bot.audience_loved_one))),
-            (None, _) => (&topic.answer, None),
+            (Some(_), _) => (own, Some((Audience::LovedOne, &bot.audience_loved_one))),
+            (None, _) => (own, None),
         };
         // An answer written with American numbers, read in another country: that country's
         // numbers right under it.
-        let us_note = self.us_numbers_note(answer);
+        // (Not under a version written with that country's numbers: its sources may still
+        // name 988.)
+        let us_note = if topic.regional.is_empty() { self.us_numbers_note(answer) } else { None };
         let text = Rich::join(crisis_block.iter().chain([answer]).chain(us_note));
         let mut buttons = Vec::new();
         if let Some((audience, label)) = other {

@@ -708,3 +708,33 @@ fn the_apps_language_suggests_a_country_without_switching() {
     let turn = step_hinted(&State::default(), &Input::Text("/crisis"), set, Some("us"));
     assert!(!buttons(&turn).iter().any(|b| b == "v1:g:us"));
 }
+
+/// A topic that gives numbers is written out with the chosen country's: someone in India who
+/// is thinking of suicide reads "call Tele-MANAS on 14416", never "call or text 988", in the
+/// guidance and in the topic's answer; a country typed in either language is understood.
+#[test]
+fn a_topic_that_gives_numbers_gives_the_chosen_countrys() {
+    check(
+        "regional topics",
+        &[
+            (Say("/region india"), &[Region(Some("in"))]),
+            (
+                Say("i dont want to live anymore"),
+                &[
+                    Crisis(&["self-harm"]),
+                    Topic("suicidal-thoughts"),
+                    Says("Tele-MANAS on 14416 right now"),
+                    Lacks("call or text 988"),
+                    Lacks("911"),
+                    Lacks("are American"),
+                ],
+            ),
+            (Say("reino unido"), &[Region(Some("gb"))]),
+            (Say("/region united states"), &[Region(None)]),
+            (
+                Say("what should i do if i'm having suicidal thoughts"),
+                &[Topic("suicidal-thoughts"), Says("please call or text 988 right now")],
+            ),
+        ],
+    );
+}
