@@ -643,6 +643,16 @@ impl<'c> Ctx<'c> {
                     None => {
                         let text = regional.map_or(&bot.greeting, |r| &r.greeting).clone();
                         self.menu_with(text);
+                        // The app says "en-GB": that country's numbers are one tap away from
+                        // the first message, never switched on their own.
+                        let hinted = self.country_hint.as_deref().and_then(|c| self.content.other_region(c));
+                        if let Some(hinted) = hinted.filter(|_| self.state.region.is_none()) {
+                            let button =
+                                Button { label: capitalized(&hinted.region.name), action: Action::Region(hinted.region.code.clone()) };
+                            if let Some(greeting) = self.turn.messages.last_mut() {
+                                greeting.buttons.push(vec![button]);
+                            }
+                        }
                     }
                 }
             }

@@ -704,6 +704,11 @@ fn the_apps_language_suggests_a_country_without_switching() {
     let chosen = State { region: Some("au".into()), ..State::default() };
     let turn = step_hinted(&chosen, &Input::Text("i took too many pills"), set, Some("gb"));
     assert!(!buttons(&turn).contains(&"v1:g:gb".to_owned()));
+    // From the first message too (/start), until a country is chosen.
+    let start = step_hinted(&State::default(), &Input::from_text("/start"), set, Some("gb"));
+    assert!(buttons(&start).contains(&"v1:g:gb".to_owned()), "{:?}", buttons(&start));
+    let start = step_hinted(&chosen, &Input::from_text("/start"), set, Some("gb"));
+    assert!(!buttons(&start).contains(&"v1:g:gb".to_owned()));
     // A hint for a country the bot has no numbers for, or the default, adds nothing.
     let turn = step_hinted(&State::default(), &Input::Text("/crisis"), set, Some("us"));
     assert!(!buttons(&turn).iter().any(|b| b == "v1:g:us"));
