@@ -39,7 +39,17 @@ fuzz_target!(|data: &[u8]| {
         2 => Some("es".to_owned()),
         _ => Some("xx".to_owned()),
     };
-    let state = State { flow, last_topic: pick(&topics, head[2]).map(str::to_owned), last_crisis, region, language, ..State::default() };
+    // Whether the last reply asked the check-in question (a typed "yes" then answers it).
+    let asked_check_in = head[4] & 0x80 != 0;
+    let state = State {
+        flow,
+        last_topic: pick(&topics, head[2]).map(str::to_owned),
+        last_crisis,
+        region,
+        language,
+        asked_check_in,
+        ..State::default()
+    };
     let input = match head[4] >> 4 {
         0..=9 => Input::from_text(&text),
         10..=12 => Input::Button(&text),
