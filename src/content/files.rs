@@ -108,6 +108,10 @@ pub struct RegionChoiceFile {
     /// Under an answer that gives American numbers, once a chat chose another country.
     #[serde(default)]
     pub us_numbers: Option<Text>,
+    /// Names of countries without a file ("mexico"): a chat that says it is there gets
+    /// `other`'s reply instead of "not sure what you are asking".
+    #[serde(default)]
+    pub elsewhere: Vec<Text>,
 }
 
 #[derive(Deserialize)]
@@ -218,6 +222,9 @@ pub struct RegionFile {
     /// Lower-case names a person might type for the country.
     #[serde(default)]
     pub names: Vec<Text>,
+    /// Its biggest cities and regions: "i'm in london" places the writer as "uk" does.
+    #[serde(default)]
+    pub cities: Vec<Text>,
     /// When the numbers were last checked against their sources (YYYY-MM-DD).
     pub checked: Text,
     pub emergency: EmergencyFile,

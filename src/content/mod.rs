@@ -832,8 +832,30 @@ impl Checker {
                 prompt: self.rich(at, &r.prompt, "region.prompt"),
                 other_button: self.label(at, &r.other_button, "region.other_button", 60),
                 other: self.rich(at, &r.other, "region.other"),
+                elsewhere: self.elsewhere(at, &r.elsewhere, regions),
             }),
         }
+    }
+
+    /// `[region] elsewhere`, normalized: no everyday word, none that is also a country's
+    /// with a file (which would make the reply depend on the order of the lists).
+    fn elsewhere(&mut self, at: &At, names: &[Text], regions: &[Region]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for n in names {
+            let normalized = crate::text::normalize::normalize(n.get_ref());
+            if crate::text::topics::STOPWORDS.contains(&normalized.as_str()) {
+                self.error(at, n.span().start, format!("the name \"{normalized}\" is an everyday word: people would name it by accident"));
+            } else if let Some(r) = regions.iter().find(|r| r.names.contains(&normalized)) {
+                self.error(
+                    at,
+                    n.span().start,
+                    format!("\"{normalized}\" is one of regions/{}.toml's names: a country with a file is not elsewhere", r.code),
+                );
+            } else if !normalized.is_empty() && !out.contains(&normalized) {
+                out.push(normalized);
+            }
+        }
+        out
     }
 
     /// `regions/<code>.toml`, checked, the default region (`[region] default`, else `us`) first
@@ -933,7 +955,7 @@ impl Checker {
             let poison = service(self, &r.poison, "poison");
             let helpline = service(self, &r.helpline, "helpline");
             let mut typed = Vec::new();
-            for n in r.names.iter().chain(std::iter::once(&r.name)) {
+            for n in r.names.iter().chain(&r.cities).chain(std::iter::once(&r.name)) {
                 let normalized = crate::text::normalize::normalize(n.get_ref());
                 if normalized.is_empty() {
                     continue;

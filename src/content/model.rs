@@ -86,6 +86,9 @@ pub struct RegionChoice {
     pub prompt: Rich,
     pub other_button: String,
     pub other: Rich,
+    /// Normalized names of countries without a file (`[region] elsewhere`), which lead to
+    /// `other`.
+    pub elsewhere: Vec<String>,
 }
 
 /// The bot's own texts (`bot.toml`).

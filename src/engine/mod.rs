@@ -292,7 +292,13 @@ struct Ctx<'c> {
     crisis_page_shown: bool,
     /// A country the person's app suggests (a known region other than the default).
     country_hint: Option<String>,
+    /// The message says the writer is in a country without numbers in the files.
+    elsewhere_named: bool,
 }
+
+/// The key [`mentioned_place`] gives a country without a file (`[region] elsewhere`): no
+/// region's code is empty.
+const ELSEWHERE: &str = "";
 
 impl<'c> Ctx<'c> {
     fn new(content: &'c ResponseSet, state: State) -> Ctx<'c> {
@@ -304,7 +310,17 @@ impl<'c> Ctx<'c> {
             check_in: false,
             events: Vec::new(),
         };
-        Ctx { content, root: content, state, turn, forget: false, repeated: false, crisis_page_shown: false, country_hint: None }
+        Ctx {
+            content,
+            root: content,
+            state,
+            turn,
+            forget: false,
+            repeated: false,
+            crisis_page_shown: false,
+            country_hint: None,
+            elsewhere_named: false,
+        }
     }
 
     fn finish(mut self, was_in_self_check: bool) -> Turn {
@@ -478,15 +494,28 @@ impl<'c> Ctx<'c> {
     /// only that is a choice, answered with that country's numbers, when `may_choose`;
     /// returns whether it was.
     fn notice_region(&mut self, normalized: &str, may_choose: bool) -> bool {
-        let places = self.content.regions.iter().map(|r| (r.region.code.as_str(), r.region.names.as_slice()));
-        let Some((code, whole)) = mentioned_place(normalized, places) else { return false };
+        let Some((code, whole)) = self.place(normalized) else { return false };
         if whole && may_choose {
             self.choose_region(code);
             return true;
         }
+        if code == ELSEWHERE {
+            // The default numbers, with a word that they are not that country's.
+            self.state.region = None;
+            self.elsewhere_named = true;
+            return false;
+        }
         let default = self.content.regions.first().is_some_and(|r| r.region.code == code);
         self.state.region = if default { None } else { Some(code.to_owned()) };
         false
+    }
+
+    /// The country (or [`ELSEWHERE`]) a message places its writer in, and whether the
+    /// message is only that.
+    fn place(&self, normalized: &str) -> Option<(&'c str, bool)> {
+        let regions = self.content.regions.iter().map(|r| (r.region.code.as_str(), r.region.names.as_slice()));
+        let elsewhere = self.root.region_choice.iter().map(|c| (ELSEWHERE, c.elsewhere.as_slice()));
+        mentioned_place(normalized, regions.chain(elsewhere))
     }
 
     /// The crisis blocks for `kinds`, most urgent first: each whole, or its shorter `again`
@@ -544,9 +573,10 @@ impl<'c> Ctx<'c> {
             }
         }
         // "uk" or "i live in australia" alone chooses the numbers, unless it is a crisis
-        // (then the guidance, with that country's numbers, comes first as always).
-        // Nor in the check-in band: the calm question must not give way to a country reply.
-        let may_choose = reading.crisis.is_empty() && !reading.check_in && !matches!(self.state.flow, Flow::SelfCheck { .. });
+        // (then the guidance, with that country's numbers, comes first as always). In the
+        // check-in band too ("im in spain" scored there): the reply is that country's
+        // crisis page, every number the calm question's "yes" would have led to.
+        let may_choose = reading.crisis.is_empty() && !matches!(self.state.flow, Flow::SelfCheck { .. });
         if self.notice_region(&normalized, may_choose) {
             return;
         }
@@ -554,6 +584,12 @@ impl<'c> Ctx<'c> {
         self.crisis_first(kinds);
         if reading.check_in {
             self.check_in();
+        }
+        if self.elsewhere_named {
+            // "estoy en mexico, a quien llamo?": the numbers that follow are not Mexico's.
+            if let Some(choice) = &self.content.region_choice {
+                self.send(choice.other.clone(), Vec::new());
+            }
         }
         if let Flow::SelfCheck { next, .. } = self.state.flow {
             if let Some(yes) = yes_no(&normalized) {
@@ -667,13 +703,10 @@ impl<'c> Ctx<'c> {
             }
             Command::Privacy => self.send(bot.privacy.clone(), vec![self.menu_button()]),
             Command::About => self.send(regional.map_or(&bot.about, |r| &r.about).clone(), vec![self.menu_button()]),
-            Command::Region => {
-                let places = self.content.regions.iter().map(|r| (r.region.code.as_str(), r.region.names.as_slice()));
-                match mentioned_place(&normalize(payload), places) {
-                    Some((code, _)) => self.choose_region(code),
-                    None => self.region_picker(),
-                }
-            }
+            Command::Region => match self.place(&normalize(payload)) {
+                Some((code, _)) => self.choose_region(code),
+                None => self.region_picker(),
+            },
             Command::Language => self.language_picker(),
             Command::Forget => {
                 self.state = State::default();

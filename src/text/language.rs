@@ -20,6 +20,10 @@ const SPANISH: &[&str] = &[
     "es",
     "esta",
     "estoy",
+    "estamos",
+    "vivo",
+    "vivimos",
+    "llamo",
     "estan",
     "estas",
     "por",
@@ -156,6 +160,9 @@ const SPANISH: &[&str] = &[
 /// two languages, with a one-tap switch back.)
 const SPANISH_ALONE: &[&str] = &["sobredosis", "abstinencia", "morirme", "matarme", "suicidarme"];
 
+/// "I am in", "I live in" in Spanish (with spaces around, as matched).
+const SPANISH_PLACED: &[&str] = &[" estoy en ", " estamos en ", " vivo en ", " vivimos en ", " llamo en "];
+
 /// Spanish greetings and thanks, enough on their own in a short message.
 const GREETINGS: &[&str] = &["hola", "gracias", "adios", "buenas", "buenos", "holi", "graciass"];
 
@@ -253,7 +260,11 @@ const OTHER_ROMANCE: &[&str] = &[
 pub fn written_in(raw: &str, normalized: &str) -> Option<&'static str> {
     let count = |list: &[&str]| normalized.split_whitespace().filter(|w| list.contains(w)).count();
     let marks = raw.chars().filter(|c| matches!(c, '¿' | '¡' | 'ñ' | 'Ñ')).count();
-    let (es, en, other) = (count(SPANISH) + marks, count(ENGLISH), count(OTHER_ROMANCE));
+    // "en" is French too, but after "estoy" or "vivo" it is Spanish: "estoy en mexico" says
+    // which language as surely as two words do.
+    let padded = format!(" {normalized} ");
+    let placed = SPANISH_PLACED.iter().map(|p| padded.matches(p).count()).sum::<usize>();
+    let (es, en, other) = (count(SPANISH) + marks + placed, count(ENGLISH), count(OTHER_ROMANCE));
     if other > 0 && other * 2 >= es {
         return None;
     }
@@ -305,6 +316,10 @@ mod tests {
             ("kiero suicidarme", Some("es")),
             ("nadie me va a extrañar", Some("es")),
             ("sobredosis rivotril", Some("es")),
+            ("estoy en mexico", Some("es")),
+            ("vivo en bogota", Some("es")),
+            ("estamos en chile", Some("es")),
+            ("eu vivo em portugal", None),
             ("my brother overdosed, sobredosis", None),
             // Portuguese, French and Italian are not Spanish.
             ("eu tomei muitos comprimidos de rivotril", None),

@@ -4,9 +4,10 @@
 //! for") counts, or a message that is nothing but the name: "the pills were made in india"
 //! must not swap someone's emergency numbers. Works on normalized text.
 
-/// Words before a country's name that say the writer is there, or wants its numbers.
-/// ("i'm from" is not one: people live far from where they are from.)
-const CUES: [&str; 29] = [
+/// Words before a country's name that say the writer is there, or wants its numbers, in
+/// English and Spanish (normalized: no accents). ("i'm from" and "soy de" are not ones:
+/// people live far from where they are from.)
+const CUES: &[&str] = &[
     "im in",
     "i m in",
     "i am in",
@@ -36,6 +37,26 @@ const CUES: [&str; 29] = [
     "lines in",
     "emergency in",
     "help in",
+    "estoy en",
+    "estamos en",
+    "vivo en",
+    "vivimos en",
+    "aqui en",
+    "aca en",
+    "numero de",
+    "numeros de",
+    "numero en",
+    "numeros en",
+    "numero para",
+    "numeros para",
+    "telefono de",
+    "telefonos de",
+    "telefono en",
+    "telefonos en",
+    "llamo en",
+    "llamar en",
+    "emergencias en",
+    "ayuda en",
 ];
 
 /// The place a message names, and whether the message is only that (a choice, not a
@@ -127,6 +148,12 @@ mod tests {
             ("my cousin in the uk takes klonopin", None),
             ("ukulele lessons", None),
             ("what is klonopin", None),
+            ("estoy en australia", Some(("au", true))),
+            ("vivo en irlanda", None),
+            ("vivimos en australia y mi hijo tomo pastillas", Some(("au", false))),
+            ("a quien llamo en australia?", Some(("au", false))),
+            ("soy de australia", None),
+            ("las pastillas vienen de australia", None),
         ];
         for (message, expected) in cases {
             assert_eq!(mentioned_place(&normalize(message), places()), *expected, "{message}");

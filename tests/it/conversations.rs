@@ -50,6 +50,8 @@ enum Expect {
     Flow(&'static str),
     Audience(Option<Audience>),
     Forget,
+    /// The calm "are you in danger right now?" question is not asked.
+    NoCheckIn,
 }
 
 struct Chat {
@@ -134,6 +136,7 @@ fn check(name: &str, script: &[(Do, &[Expect])]) {
                 Expect::Flow(f) => assert_eq!(flow_name(&chat.state.flow), *f, "{at}: flow"),
                 Expect::Audience(a) => assert_eq!(chat.state.audience, *a, "{at}: audience"),
                 Expect::Forget => assert_eq!(turn.next, Next::Forget, "{at}: expected /forget"),
+                Expect::NoCheckIn => assert!(!turn.check_in, "{at}: expected no check-in question"),
             }
         }
     }
@@ -601,6 +604,35 @@ fn a_country_chosen_by_name_or_by_button_gives_its_numbers_first() {
             (Say("/region"), &[Button("v1:g:au"), Region(Some("gb"))]),
             (Say("/forget"), &[Forget]),
             (Say("/crisis"), &[FirstLine("911"), Region(None)]),
+        ],
+    );
+}
+
+/// Cities, Spanish words and countries without numbers in the files: a walk-through found
+/// "bangalore", "estoy en México" and "im in spain" answered with "not sure what you are
+/// asking" or the check-in question.
+#[test]
+fn a_city_a_spanish_phrase_or_a_country_without_numbers_is_understood() {
+    check(
+        "cities",
+        &[
+            (Say("bangalore"), &[FirstLine("112"), Says("14416"), Region(Some("in"))]),
+            (Say("im in london"), &[FirstLine("999"), Region(Some("gb"))]),
+            (Say("i am in spain"), &[FirstLine("112"), Says("024"), NoCheckIn, Region(Some("es"))]),
+            (Say("vivo en bogota"), &[FirstLine("123"), Says("Si alguien"), Region(Some("co"))]),
+            // A country without a file: said so, in the chat's language, and the default
+            // numbers rather than the country chosen before.
+            (Say("estoy en méxico"), &[Says("Todavía no tengo números verificados"), Says("911"), Says("findahelpline.com"), Region(None)]),
+            (Say("/region italy"), &[Says("findahelpline.com"), Region(None)]),
+            (Say("/language en"), &[]),
+            (
+                Say("im in mexico, who do i call for help with klonopin addiction"),
+                &[Says("I do not have checked numbers for that country"), Region(None)],
+            ),
+            // A crisis comes first, wherever the writer is.
+            (Say("estoy en mexico y me quiero morir"), &[Crisis(&["self-harm"]), Says("findahelpline.com"), Region(None)]),
+            // Where the pills came from is not where the writer is.
+            (Say("the pills came from mexico"), &[Lacks("I do not have checked numbers"), Region(None)]),
         ],
     );
 }
