@@ -510,6 +510,27 @@ const PHRASES: &[(&str, CrisisKind)] = &[
     ("cant stay awake", O),
     ("cant keep him awake", O),
     ("cant keep her awake", O),
+    // Signs of too much (#11): speech and walking as if drunk, an emptied container, a dose
+    // repeated.
+    ("slurring", O),
+    ("slurred", O),
+    ("acting drunk", O),
+    ("cant walk straight", O),
+    ("pill organizer is empty", O),
+    ("bottle is empty", O),
+    ("no puede hablar bien", O),
+    ("sin poder hablar bien", O),
+    ("no habla claro", O),
+    ("no habla bien", O),
+    ("arrastrando las palabras", O),
+    ("habla arrastrando", O),
+    ("pastillero vacio", O),
+    ("pastillero esta vacio", O),
+    ("frasco vacio", O),
+    ("frasco esta vacio", O),
+    ("repitio la dosis", O),
+    ("tomo el doble", O),
+    ("tome el doble", O),
     ("call 911", O),
     ("called 911", O),
     ("calling 911", O),
@@ -808,6 +829,9 @@ struct Near {
     kind: CrisisKind,
     /// Also look before the first word ("breathing is shallow" and "shallow breathing").
     both_ways: bool,
+    /// The pair has an everyday sense too ("my son ate dinner"): graded like an everyday
+    /// word, so without the drug named it counts only when the classifier agrees.
+    everyday: bool,
 }
 
 /// The medicine, by name or slang; strong enough to stand after "off", "no", "without".
@@ -967,28 +991,51 @@ const BAD_BREATHING: &[&str] = &[
 ];
 
 const NEAR: &[Near] = &[
-    Near { first: STOP_VERBS, then: DRUG_REFS, within: 4, kind: W, both_ways: false },
-    Near { first: &["off", "without", "sin", "havent", "hadnt", "since", "last"], then: DRUG_NAMES, within: 3, kind: W, both_ways: false },
-    Near { first: &["without", "off"], then: &["it", "them"], within: 1, kind: W, both_ways: false },
-    Near { first: &["no"], then: DRUG_NAMES, within: 1, kind: W, both_ways: false },
-    Near { first: &["out"], then: DRUG_NAMES, within: 3, kind: W, both_ways: false },
-    Near { first: &["cut", "cutting", "cuts"], then: &["down", "back", "dose", "doses"], within: 2, kind: W, both_ways: false },
-    Near { first: &["ran", "run", "running", "runs"], then: &["out"], within: 1, kind: W, both_ways: false },
-    Near { first: TOOK, then: TOO_MUCH, within: 3, kind: O, both_ways: false },
+    Near { first: STOP_VERBS, then: DRUG_REFS, within: 4, kind: W, both_ways: false, everyday: false },
+    Near {
+        first: &["off", "without", "sin", "havent", "hadnt", "since", "last"],
+        then: DRUG_NAMES,
+        within: 3,
+        kind: W,
+        both_ways: false,
+        everyday: false,
+    },
+    Near { first: &["without", "off"], then: &["it", "them"], within: 1, kind: W, both_ways: false, everyday: false },
+    Near { first: &["no"], then: DRUG_NAMES, within: 1, kind: W, both_ways: false, everyday: false },
+    Near { first: &["out"], then: DRUG_NAMES, within: 3, kind: W, both_ways: false, everyday: false },
+    Near {
+        first: &["cut", "cutting", "cuts"],
+        then: &["down", "back", "dose", "doses"],
+        within: 2,
+        kind: W,
+        both_ways: false,
+        everyday: false,
+    },
+    Near { first: &["ran", "run", "running", "runs"], then: &["out"], within: 1, kind: W, both_ways: false, everyday: false },
+    Near { first: TOOK, then: TOO_MUCH, within: 3, kind: O, both_ways: false, everyday: false },
     Near {
         first: &["into"],
         then: &["bottle", "pills", "klonopin", "clonazepam", "pins", "meds", "medicine", "medication"],
         within: 3,
         kind: O,
         both_ways: false,
+        everyday: false,
     },
-    Near { first: &["breathing", "breath", "breathe", "breathes"], then: BAD_BREATHING, within: 3, kind: O, both_ways: true },
+    Near {
+        first: &["breathing", "breath", "breathe", "breathes"],
+        then: BAD_BREATHING,
+        within: 3,
+        kind: O,
+        both_ways: true,
+        everyday: false,
+    },
     Near {
         first: &["want", "wants", "wanna", "wanting", "wanted", "wish", "wishing", "ready"],
         then: &["die", "dead", "dying", "morir"],
         within: 3,
         kind: S,
         both_ways: false,
+        everyday: false,
     },
     // Overdosing as a plan or a wish ("want to OD to make it stop") is self-harm too.
     Near {
@@ -997,6 +1044,7 @@ const NEAR: &[Near] = &[
         within: 3,
         kind: S,
         both_ways: false,
+        everyday: false,
     },
     Near {
         first: &["kill", "killing", "hurt", "hurting", "harm", "harming", "cut", "cutting", "burn", "burning", "burned", "burnt", "kil"],
@@ -1004,6 +1052,7 @@ const NEAR: &[Near] = &[
         within: 2,
         kind: S,
         both_ways: false,
+        everyday: false,
     },
     Near {
         first: &["thinking", "thoughts", "thought", "think"],
@@ -1011,6 +1060,36 @@ const NEAR: &[Near] = &[
         within: 2,
         kind: S,
         both_ways: false,
+        everyday: false,
+    },
+    // A child who ate or swallowed the drug ("my 4 year old ate some of the blue ones
+    // (klonopin 1mg)", "my son ate 2 of my klonopin"): Poison Help first. Without the drug
+    // named ("my son ate dinner") only with the classifier. (A pet is the pets topic's.)
+    Near {
+        first: &[
+            "kid",
+            "kids",
+            "child",
+            "childs",
+            "toddler",
+            "baby",
+            "babys",
+            "infant",
+            "son",
+            "daughter",
+            "grandson",
+            "granddaughter",
+            "grandkid",
+            "nephew",
+            "niece",
+            "year",
+            "yr",
+        ],
+        then: &["ate", "eaten", "swallowed", "swallow", "chewed", "licked"],
+        within: 6,
+        kind: O,
+        both_ways: false,
+        everyday: true,
     },
     // A small child who swallowed or found pills ("se tomó mi nena de 2 años 40 gotas").
     Near {
@@ -1019,10 +1098,11 @@ const NEAR: &[Near] = &[
         within: 3,
         kind: O,
         both_ways: true,
+        everyday: false,
     },
     // "klonopin stopped 6 days ago", "went from 2mg to nothing".
-    Near { first: DRUG_NAMES, then: &["stopped", "ended", "quit"], within: 1, kind: W, both_ways: false },
-    Near { first: &["from"], then: &["nothing"], within: 3, kind: W, both_ways: false },
+    Near { first: DRUG_NAMES, then: &["stopped", "ended", "quit"], within: 1, kind: W, both_ways: false, everyday: false },
+    Near { first: &["from"], then: &["nothing"], within: 3, kind: W, both_ways: false, everyday: false },
 ];
 
 /// A proximity rule's first word in an idiom that says something else: "sin querer"
@@ -1138,7 +1218,8 @@ impl CrisisDetector {
             for rule in self.near_by_first.get(token).into_iter().flatten() {
                 if let Some(reason) = near_rule(rule, &tokens, i) {
                     overdose |= rule.kind == O;
-                    found(rule.kind, Grade::Sure, &|| reason.clone());
+                    let grade = if rule.everyday { everyday() } else { Grade::Sure };
+                    found(rule.kind, grade, &|| reason.clone());
                 }
             }
             if let Some(reason) = pill_count_rule(&tokens, i) {
@@ -1345,6 +1426,13 @@ mod tests {
             ("he had a fit after stopping his pins", &["overdose", "withdrawal"]),
             ("everyone would be better if i was gone", &["self-harm"]),
             ("my daughter got into my pills", &["overdose"]),
+            ("my son ate 2 of my klonopin", &["overdose"]),
+            ("mi mama no habla claro y el pastillero esta vacio", &["overdose"]),
+            ("he's slurring and stumbling after his pins", &["overdose"]),
+            ("kid at my daycare may have eaten a pill from a parent's bag", &["overdose"]),
+            ("my 4 year old ate some of the blue ones", &["overdose"]),
+            ("my dog ate my clonazepam", &[]),
+            ("i ate before taking my klonopin, is that ok", &[]),
             ("the pharmacy has a shortage and I can't fill it", &["withdrawal"]),
             ("I killed it at work today", &[]),
             ("need to withdraw money at the atm", &[]),
