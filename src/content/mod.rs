@@ -19,7 +19,7 @@ pub use model::*;
 pub use render::Rich;
 
 use crate::engine::Action;
-use crate::text::crisis::CrisisKind;
+use crate::text::crisis::{CrisisKind, CrisisSet};
 use crate::text::model::{Classifier, Thresholds};
 use crate::text::topics::{MatchOutcome, TopicMatcher, TopicPhrases};
 use diagnostic::Positions;
@@ -1271,7 +1271,7 @@ impl Checker {
             // region's with the line that says whose numbers these are.
             let outside_us = if i == 0 { outside_us } else { region_note };
             let texts = CrisisTexts { intro, outside_us, overdose, withdrawal, self_harm };
-            let page = crisis_page(&texts);
+            let page = crisis_page(&texts, CrisisSet::default());
             if page.telegram_len() > TELEGRAM_MAX_TEXT {
                 let whose = regions.get(i).map(|r| format!(" with the numbers of regions/{}.toml", r.code)).unwrap_or_default();
                 self.error(&at, 0, format!(
@@ -1461,10 +1461,13 @@ impl Needs {
     }
 }
 
-/// The whole `/crisis` page: intro, every block most urgent first, the note for other countries.
-pub fn crisis_page(c: &CrisisTexts) -> Rich {
+/// The whole `/crisis` page: intro, every block (those of `first` at the top, then the rest,
+/// each most urgent first), the note for other countries. Someone who just wrote about
+/// suicide reads the 988 block first, not overdose first aid.
+pub fn crisis_page(c: &CrisisTexts, first: CrisisSet) -> Rich {
     let mut parts = vec![&c.intro];
-    parts.extend(CrisisKind::ALL.iter().map(|k| &c.block(*k).body));
+    let (mine, rest): (Vec<CrisisKind>, Vec<CrisisKind>) = CrisisKind::ALL.iter().partition(|k| first.contains(**k));
+    parts.extend(mine.iter().chain(&rest).map(|k| &c.block(*k).body));
     parts.push(&c.outside_us);
     Rich::join(parts)
 }

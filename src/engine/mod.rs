@@ -236,9 +236,11 @@ pub fn overheard_in(text: &str, content: &ResponseSet, region: Option<&str>) -> 
         return None;
     }
     // A group has no language of its own: the guidance comes in the message's, if it shows one.
+    let root = content;
     let content = crate::text::language::written_in(text, &normalized).map_or(content, |l| content.in_language(l));
     let state = State { region: region.map(str::to_owned), ..State::default() };
     let mut ctx = Ctx::new(content, state);
+    ctx.root = root;
     ctx.notice_region(&normalized, false);
     ctx.crisis_first(kinds);
     Some(ctx.turn)
@@ -494,8 +496,14 @@ impl<'c> Ctx<'c> {
     /// only that is a choice, answered with that country's numbers, when `may_choose`;
     /// returns whether it was.
     fn notice_region(&mut self, normalized: &str, may_choose: bool) -> bool {
+        self.notice_region_unless(normalized, may_choose, false)
+    }
+
+    /// [`Self::notice_region`]; `unsure` (the check-in band) keeps a country without a file
+    /// from being the whole reply: its answer has no numbers of its own, the question does.
+    fn notice_region_unless(&mut self, normalized: &str, may_choose: bool, unsure: bool) -> bool {
         let Some((code, whole)) = self.place(normalized) else { return false };
-        if whole && may_choose {
+        if whole && may_choose && !(unsure && code == ELSEWHERE) {
             self.choose_region(code);
             return true;
         }
@@ -572,12 +580,26 @@ impl<'c> Ctx<'c> {
                 None => {}
             }
         }
+        // "who do i actually call?" right after crisis guidance asks for its numbers, not for
+        // the treatment topic (a walk-through found that): the /crisis page, those kinds first.
+        if !self.state.last_crisis.is_empty() && reading.crisis.is_empty() && asks_whom_to_call(&normalized) {
+            // "estoy en mexico, a quien llamo?": that country's page, or a word that these
+            // numbers are not its.
+            self.notice_region(&normalized, false);
+            self.crisis_page();
+            if self.elsewhere_named {
+                if let Some(choice) = &self.content.region_choice {
+                    self.send(choice.other.clone(), Vec::new());
+                }
+            }
+            return;
+        }
         // "uk" or "i live in australia" alone chooses the numbers, unless it is a crisis
         // (then the guidance, with that country's numbers, comes first as always). In the
         // check-in band too ("im in spain" scored there): the reply is that country's
         // crisis page, every number the calm question's "yes" would have led to.
         let may_choose = reading.crisis.is_empty() && !matches!(self.state.flow, Flow::SelfCheck { .. });
-        if self.notice_region(&normalized, may_choose) {
+        if self.notice_region_unless(&normalized, may_choose, reading.check_in) {
             return;
         }
         let kinds = reading.crisis;
@@ -768,7 +790,9 @@ impl<'c> Ctx<'c> {
 
     fn crisis_page(&mut self) {
         self.crisis_page_shown = true;
-        let text = crisis_page(self.crisis_texts());
+        // The kinds the reply before showed come first (the 988 block for someone who wrote
+        // about suicide, not overdose first aid).
+        let text = crisis_page(self.crisis_texts(), self.state.last_crisis);
         let mut buttons: Vec<Vec<Button>> = self.region_row().into_iter().collect();
         buttons.push(self.menu_button());
         self.send(text, buttons);
@@ -942,6 +966,32 @@ fn check_in_reply(normalized: &str) -> Option<bool> {
     }
 }
 
+/// A question for a number to call: "who do i call", "what number", "a quien llamo".
+fn asks_whom_to_call(normalized: &str) -> bool {
+    const ASKS: &[&str] = &[
+        " who do i call ",
+        " who should i call ",
+        " who can i call ",
+        " who do we call ",
+        " who to call ",
+        " what number ",
+        " which number ",
+        " what do i call ",
+        " what do i dial ",
+        " a quien llamo ",
+        " a quien puedo llamar ",
+        " a quien debo llamar ",
+        " a quien hay que llamar ",
+        " que numero ",
+        " cual es el numero ",
+        " a que numero ",
+    ];
+    let padded = format!(" {normalized} ");
+    // "who do i actually call", "who do i even call"
+    let padded = padded.replace(" actually ", " ").replace(" even ", " ").replace(" now ", " ");
+    ASKS.iter().any(|a| padded.contains(a))
+}
+
 /// A bare yes or no (a self-check answer, a reply to a question): no crisis by itself.
 pub(crate) fn yes_no(normalized: &str) -> Option<bool> {
     match normalized {
@@ -967,6 +1017,17 @@ fn audience_reply(normalized: &str) -> Option<Audience> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_question_for_a_number_to_call_is_read_as_one() {
+        use crate::text::normalize::normalize;
+        for yes in ["who do i actually call?", "ok who do I call", "What number do I call", "¿a quién llamo?", "y a que numero llamo"] {
+            assert!(asks_whom_to_call(&normalize(yes)), "{yes}");
+        }
+        for no in ["who called klonopin a miracle drug", "what is klonopin", "numbers of pills"] {
+            assert!(!asks_whom_to_call(&normalize(no)), "{no}");
+        }
+    }
 
     #[test]
     fn a_typed_line_is_a_command_only_when_it_reads_as_one() {

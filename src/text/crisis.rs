@@ -517,24 +517,22 @@ const PHRASES: &[(&str, CrisisKind)] = &[
     ("acting drunk", O),
     ("cant walk straight", O),
     ("pill organizer is empty", O),
-    ("bottle is empty", O),
     ("no puede hablar bien", O),
     ("sin poder hablar bien", O),
     ("no habla claro", O),
-    ("no habla bien", O),
     ("arrastrando las palabras", O),
     ("habla arrastrando", O),
     ("pastillero vacio", O),
     ("pastillero esta vacio", O),
-    ("frasco vacio", O),
-    ("frasco esta vacio", O),
     ("repitio la dosis", O),
     ("tomo el doble", O),
-    ("tome el doble", O),
     ("call 911", O),
     ("called 911", O),
     ("calling 911", O),
     // Self-harm.
+    ("carving into my", S),
+    ("carving words into", S),
+    ("carved into my", S),
     ("kill myself", S),
     ("killing myself", S),
     ("kill my self", S),
@@ -1093,8 +1091,12 @@ const NEAR: &[Near] = &[
     },
     // A small child who swallowed or found pills ("se tomó mi nena de 2 años 40 gotas").
     Near {
-        first: &["nena", "nene", "bebe", "bebito", "bebita", "nino", "nina", "chiquito", "chiquita", "nieto", "nieta"],
-        then: &["tomo", "trago", "comio", "encontro", "agarro"],
+        // (And Portuguese: "meu filho engoliu uns comprimidos".)
+        first: &[
+            "nena", "nene", "bebe", "bebito", "bebita", "nino", "nina", "chiquito", "chiquita", "nieto", "nieta", "filho", "filha",
+            "crianca",
+        ],
+        then: &["tomo", "trago", "comio", "encontro", "agarro", "engoliu", "comeu", "tomou"],
         within: 3,
         kind: O,
         both_ways: true,
@@ -1218,7 +1220,12 @@ impl CrisisDetector {
             for rule in self.near_by_first.get(token).into_iter().flatten() {
                 if let Some(reason) = near_rule(rule, &tokens, i) {
                     overdose |= rule.kind == O;
-                    let grade = if rule.everyday { everyday() } else { Grade::Sure };
+                    // Never "elsewhere": "a pill that fell out of my jeans" is still a child's.
+                    let grade = match rule.everyday.then(everyday) {
+                        None => Grade::Sure,
+                        Some(Grade::Elsewhere) => Grade::Everyday,
+                        Some(g) => g,
+                    };
                     found(rule.kind, grade, &|| reason.clone());
                 }
             }
@@ -1427,6 +1434,8 @@ mod tests {
             ("everyone would be better if i was gone", &["self-harm"]),
             ("my daughter got into my pills", &["overdose"]),
             ("my son ate 2 of my klonopin", &["overdose"]),
+            ("meu filho engoliu uns comprimidos de clonazepam", &["overdose"]),
+            ("started carving words into my leg again", &["self-harm"]),
             ("mi mama no habla claro y el pastillero esta vacio", &["overdose"]),
             ("he's slurring and stumbling after his pins", &["overdose"]),
             ("kid at my daycare may have eaten a pill from a parent's bag", &["overdose"]),

@@ -43,14 +43,10 @@ const CUES: &[&str] = &[
     "vivimos en",
     "aqui en",
     "aca en",
-    "numero de",
-    "numeros de",
     "numero en",
     "numeros en",
     "numero para",
     "numeros para",
-    "telefono de",
-    "telefonos de",
     "telefono en",
     "telefonos en",
     "llamo en",
@@ -58,6 +54,9 @@ const CUES: &[&str] = &[
     "emergencias en",
     "ayuda en",
 ];
+
+/// Articles before a country's name: "the uk", "el reino unido", "los estados unidos".
+const ARTICLES: &[&str] = &["the ", "el ", "la ", "los ", "las "];
 
 /// The place a message names, and whether the message is only that (a choice, not a
 /// question). `places` gives each place's key and its normalized names. Two different
@@ -68,7 +67,7 @@ const CUES: &[&str] = &[
 /// and article (which cost half a millisecond per message with 18 countries).
 pub fn mentioned_place<'a>(normalized: &str, places: impl IntoIterator<Item = (&'a str, &'a [String])>) -> Option<(&'a str, bool)> {
     let text = normalized.trim();
-    let bare = text.strip_prefix("the ").unwrap_or(text);
+    let bare = ARTICLES.iter().find_map(|a| text.strip_prefix(a)).unwrap_or(text);
     // (where the cue starts, where the name would start), with and without "the ".
     let mut slots: Vec<(usize, usize)> = Vec::new();
     for cue in CUES {
@@ -76,8 +75,8 @@ pub fn mentioned_place<'a>(normalized: &str, places: impl IntoIterator<Item = (&
             let rest = at + cue.len() + 1;
             if rest < text.len() && text.as_bytes()[rest - 1] == b' ' {
                 slots.push((at, rest));
-                if text[rest..].starts_with("the ") {
-                    slots.push((at, rest + "the ".len()));
+                if let Some(article) = ARTICLES.iter().find(|a| text[rest..].starts_with(**a)) {
+                    slots.push((at, rest + article.len()));
                 }
             }
         }
@@ -127,7 +126,7 @@ mod tests {
 
     #[test]
     fn places_named_by_the_writer_count_and_others_do_not() {
-        let gb: Vec<String> = ["uk", "united kingdom", "northern ireland"].map(String::from).to_vec();
+        let gb: Vec<String> = ["uk", "united kingdom", "northern ireland", "reino unido"].map(String::from).to_vec();
         let ie: Vec<String> = ["ireland"].map(String::from).to_vec();
         let au: Vec<String> = ["australia"].map(String::from).to_vec();
         let places = || [("gb", gb.as_slice()), ("ie", ie.as_slice()), ("au", au.as_slice())];
@@ -153,6 +152,8 @@ mod tests {
             ("vivimos en australia y mi hijo tomo pastillas", Some(("au", false))),
             ("a quien llamo en australia?", Some(("au", false))),
             ("soy de australia", None),
+            ("vivo en el reino unido", Some(("gb", true))),
+            ("necesito el telefono de australia", None),
             ("las pastillas vienen de australia", None),
         ];
         for (message, expected) in cases {

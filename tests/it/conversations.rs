@@ -52,6 +52,8 @@ enum Expect {
     Forget,
     /// The calm "are you in danger right now?" question is not asked.
     NoCheckIn,
+    /// The first text comes before the second in the reply.
+    Before(&'static str, &'static str),
 }
 
 struct Chat {
@@ -137,6 +139,11 @@ fn check(name: &str, script: &[(Do, &[Expect])]) {
                 Expect::Audience(a) => assert_eq!(chat.state.audience, *a, "{at}: audience"),
                 Expect::Forget => assert_eq!(turn.next, Next::Forget, "{at}: expected /forget"),
                 Expect::NoCheckIn => assert!(!turn.check_in, "{at}: expected no check-in question"),
+                Expect::Before(a, b) => {
+                    let all: String = turn.messages.iter().map(|m| m.text.plain.as_str()).collect::<Vec<_>>().join("\n");
+                    let (i, j) = (all.find(a), all.find(b));
+                    assert!(i.is_some() && j.is_some() && i < j, "{at}: expected {a:?} before {b:?} in:\n{all}");
+                }
             }
         }
     }
@@ -424,6 +431,12 @@ fn overheard_messages_get_only_the_crisis_guidance() {
     let placed =
         klonopin_bot::engine::overheard_in("im in australia and my friend took too many pills", content(), None).expect("a crisis");
     assert!(placed.messages[0].text.plain.lines().next().unwrap_or("").contains("000"), "{}", placed.messages[0].text.plain);
+    // In Spanish too, and a country without a file leaves a group's chosen one (Spain's 112)
+    // for the default numbers rather than keep numbers the writer is not near.
+    let mexico =
+        klonopin_bot::engine::overheard_in("estoy en méxico, mi amigo tomó 30 pastillas", content(), Some("es")).expect("a crisis");
+    let first = &mexico.messages[0].text.plain;
+    assert!(first.contains("911") && !first.contains("024"), "{first}");
 }
 
 /// Every reply that shows no crisis guidance ends with the `help_now` line (911, 988,
@@ -631,8 +644,38 @@ fn a_city_a_spanish_phrase_or_a_country_without_numbers_is_understood() {
             ),
             // A crisis comes first, wherever the writer is.
             (Say("estoy en mexico y me quiero morir"), &[Crisis(&["self-harm"]), Says("findahelpline.com"), Region(None)]),
+            // A whole region is not a country ("america" is the United States' name).
+            (Say("/region colombia"), &[Region(Some("co"))]),
+            (Say("vivo en america latina"), &[Region(Some("co"))]),
+            (Say("/region united states"), &[Region(None)]),
             // Where the pills came from is not where the writer is.
             (Say("the pills came from mexico"), &[Lacks("I do not have checked numbers"), Region(None)]),
+        ],
+    );
+}
+
+/// After crisis guidance, "who do i call?" gets the numbers (the /crisis page), and that
+/// page puts the kinds just shown first (a walk-through found the treatment topic, and
+/// overdose first aid above the 988 block for someone who wrote about suicide).
+#[test]
+fn after_crisis_guidance_whom_to_call_gets_the_numbers_of_that_crisis_first() {
+    check(
+        "whom to call",
+        &[
+            (Say("i want to kill myself"), &[Crisis(&["self-harm"])]),
+            (Say("who do i actually call?"), &[NoTopic, Says("988"), Before("call or text 988", "Call 911 now if someone")]),
+            (Say("my friend took 10 of my klonopin and is really sleepy"), &[Crisis(&["overdose"])]),
+            (Say("ok who do I call"), &[NoTopic, Says("1-800-222-1222"), Before("Call 911 now if someone", "call or text 988")]),
+            // A place in the same message counts: that country's page, or the word that these
+            // numbers are not its.
+            (Say("quiero morirme"), &[Crisis(&["self-harm"])]),
+            (Say("estoy en mexico, a quien llamo?"), &[NoTopic, Says("Todavía no tengo números verificados"), Region(None)]),
+            (Say("/language en"), &[]),
+            (Say("i want to kill myself"), &[Crisis(&["self-harm"])]),
+            (Say("im in the uk, who do i call"), &[FirstLine("999"), Says("116 123"), Region(Some("gb"))]),
+            (Say("/region united states"), &[Region(None)]),
+            // Without crisis guidance just before, the same words are a question for a topic.
+            (Say("who do i call"), &[Topic("getting-help")]),
         ],
     );
 }

