@@ -328,6 +328,23 @@ impl Checker {
             translation.bot.thresholds = set.bot.thresholds;
             set.translations.push(std::sync::Arc::new(translation));
         }
+        // `[region] elsewhere` against every language's names of the countries with a file
+        // ("alemania" is Germany's): both would match, and a message naming two places
+        // chooses nothing.
+        if let Some(choice) = &set.region_choice {
+            let bot = root.iter().find(|f| f.relative == "bot.toml").map_or_else(|| "bot.toml".to_owned(), |f| f.display.clone());
+            for name in &choice.elsewhere {
+                if let Some(r) = set.regions.iter().find(|r| r.region.names.contains(name)) {
+                    self.diags.push(file_problem(
+                        &bot,
+                        format!(
+                            "[region] elsewhere names \"{name}\", a name of regions/{}.toml in a translation: a country with a file is not elsewhere",
+                            r.region.code
+                        ),
+                    ));
+                }
+            }
+        }
         if !set.translations.is_empty() {
             for s in set.languages() {
                 if s.bot.language.is_none() {

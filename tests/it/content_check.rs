@@ -98,3 +98,18 @@ fn shipped_responses_are_valid_without_warnings() {
         Err(diags) => panic!("{diags:#?}"),
     }
 }
+
+/// A country without a file, named in `[region] elsewhere`, must not be a translation's name
+/// of a country with one: "vivo en alemania" would name two places and choose nothing.
+#[test]
+fn elsewhere_is_checked_against_every_languages_country_names() {
+    use klonopin_bot::content::embedded_files;
+    let mut files = embedded_files();
+    let bot = files.iter_mut().find(|f| f.relative == "bot.toml").expect("bot.toml");
+    bot.text = bot.text.replacen("elsewhere = [", "elsewhere = [\"alemania\", ", 1);
+    let diags = match load(&files) {
+        Ok(_) => panic!("alemania is Germany's Spanish name"),
+        Err(d) => d,
+    };
+    assert!(diags.iter().any(|d| d.message.contains("\"alemania\"") && d.message.contains("regions/de.toml")), "{diags:#?}");
+}
