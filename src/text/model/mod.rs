@@ -176,8 +176,24 @@ impl Classifier {
         model
     }
 
+    /// Trains on `set` with the given settings, without memoizing: for comparing designs.
+    pub fn train_with(set: &TrainingSet, crisis: &Training, intents: &Training) -> Classifier {
+        let features: Vec<Features> = set.examples.iter().map(|e| extract(&e.text)).collect();
+        Classifier::train_on_with(set, &features, None, crisis, intents)
+    }
+
     /// Trains on the examples whose index `keep` accepts (all if `None`).
     fn train_on(set: &TrainingSet, features: &[Features], keep: Option<&dyn Fn(usize) -> bool>) -> Classifier {
+        Classifier::train_on_with(set, features, keep, &Training::crisis(), &Training::intents())
+    }
+
+    fn train_on_with(
+        set: &TrainingSet,
+        features: &[Features],
+        keep: Option<&dyn Fn(usize) -> bool>,
+        crisis_training: &Training,
+        intent_training: &Training,
+    ) -> Classifier {
         let kept = |i: usize| keep.is_none_or(|k| k(i));
         let crisis_wanted: Vec<(usize, [f32; 4])> = set
             .examples
@@ -198,7 +214,7 @@ impl Classifier {
             })
             .collect();
         let crisis_targets: Vec<Target> = crisis_wanted.iter().map(|(i, w)| Target { features: &features[*i], wanted: w }).collect();
-        let crisis = Linear::train(CRISIS_OUTPUTS.len(), Link::Sigmoid, &crisis_targets, &Training::default());
+        let crisis = Linear::train(CRISIS_OUTPUTS.len(), Link::Sigmoid, &crisis_targets, crisis_training);
 
         let k = set.intents.len();
         let intent_wanted: Vec<(usize, Vec<f32>)> = set
@@ -214,7 +230,7 @@ impl Classifier {
             })
             .collect();
         let intent_targets: Vec<Target> = intent_wanted.iter().map(|(i, w)| Target { features: &features[*i], wanted: w }).collect();
-        let intents = Linear::train(k.max(1), Link::Softmax, &intent_targets, &Training::default());
+        let intents = Linear::train(k.max(1), Link::Softmax, &intent_targets, intent_training);
         let vocabulary = set.examples.iter().flat_map(|e| e.text.split(' ')).filter(|w| !w.is_empty()).map(str::to_owned).collect();
         Classifier { crisis, intents, examples: set.clone(), vocabulary }
     }
