@@ -241,7 +241,7 @@ pub fn overheard_in(text: &str, content: &ResponseSet, region: Option<&str>) -> 
     let state = State { region: region.map(str::to_owned), ..State::default() };
     let mut ctx = Ctx::new(content, state);
     ctx.root = root;
-    ctx.notice_region(&normalized, false);
+    ctx.notice_region(&normalized, false, false);
     ctx.crisis_first(kinds);
     Some(ctx.turn)
 }
@@ -494,14 +494,9 @@ impl<'c> Ctx<'c> {
 
     /// A country the message names ("i'm in the uk"): kept for the chat. A message that is
     /// only that is a choice, answered with that country's numbers, when `may_choose`;
-    /// returns whether it was.
-    fn notice_region(&mut self, normalized: &str, may_choose: bool) -> bool {
-        self.notice_region_unless(normalized, may_choose, false)
-    }
-
-    /// [`Self::notice_region`]; `unsure` (the check-in band) keeps a country without a file
+    /// returns whether it was. `unsure` (the check-in band) keeps a country without a file
     /// from being the whole reply: its answer has no numbers of its own, the question does.
-    fn notice_region_unless(&mut self, normalized: &str, may_choose: bool, unsure: bool) -> bool {
+    fn notice_region(&mut self, normalized: &str, may_choose: bool, unsure: bool) -> bool {
         let Some((code, whole)) = self.place(normalized) else { return false };
         if whole && may_choose && !(unsure && code == ELSEWHERE) {
             self.choose_region(code);
@@ -516,6 +511,16 @@ impl<'c> Ctx<'c> {
         let default = self.content.regions.first().is_some_and(|r| r.region.code == code);
         self.state.region = if default { None } else { Some(code.to_owned()) };
         false
+    }
+
+    /// After a message that named a country without numbers in the files ("estoy en
+    /// mexico, a quien llamo?"): a word that the numbers given are not that country's.
+    fn note_elsewhere(&mut self) {
+        if self.elsewhere_named {
+            if let Some(choice) = &self.content.region_choice {
+                self.send(choice.other.clone(), Vec::new());
+            }
+        }
     }
 
     /// The country (or [`ELSEWHERE`]) a message places its writer in, and whether the
@@ -585,13 +590,9 @@ impl<'c> Ctx<'c> {
         if !self.state.last_crisis.is_empty() && reading.crisis.is_empty() && asks_whom_to_call(&normalized) {
             // "estoy en mexico, a quien llamo?": that country's page, or a word that these
             // numbers are not its.
-            self.notice_region(&normalized, false);
+            self.notice_region(&normalized, false, false);
             self.crisis_page();
-            if self.elsewhere_named {
-                if let Some(choice) = &self.content.region_choice {
-                    self.send(choice.other.clone(), Vec::new());
-                }
-            }
+            self.note_elsewhere();
             return;
         }
         // "uk" or "i live in australia" alone chooses the numbers, unless it is a crisis
@@ -599,7 +600,7 @@ impl<'c> Ctx<'c> {
         // check-in band too ("im in spain" scored there): the reply is that country's
         // crisis page, every number the calm question's "yes" would have led to.
         let may_choose = reading.crisis.is_empty() && !matches!(self.state.flow, Flow::SelfCheck { .. });
-        if self.notice_region_unless(&normalized, may_choose, reading.check_in) {
+        if self.notice_region(&normalized, may_choose, reading.check_in) {
             return;
         }
         let kinds = reading.crisis;
@@ -607,12 +608,7 @@ impl<'c> Ctx<'c> {
         if reading.check_in {
             self.check_in();
         }
-        if self.elsewhere_named {
-            // "estoy en mexico, a quien llamo?": the numbers that follow are not Mexico's.
-            if let Some(choice) = &self.content.region_choice {
-                self.send(choice.other.clone(), Vec::new());
-            }
-        }
+        self.note_elsewhere();
         if let Flow::SelfCheck { next, .. } = self.state.flow {
             if let Some(yes) = yes_no(&normalized) {
                 self.answer_self_check(next, yes);

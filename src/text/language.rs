@@ -160,8 +160,8 @@ const SPANISH: &[&str] = &[
 /// two languages, with a one-tap switch back.)
 const SPANISH_ALONE: &[&str] = &["sobredosis", "abstinencia", "morirme", "matarme", "suicidarme"];
 
-/// "I am in", "I live in" in Spanish (with spaces around, as matched).
-const SPANISH_PLACED: &[&str] = &[" estoy en ", " estamos en ", " vivo en ", " vivimos en ", " llamo en "];
+/// "I am", "I live" in Spanish: before "en" ("estoy en", "vivo en"), they mark Spanish.
+const SPANISH_PLACED: &[&str] = &["estoy", "estamos", "vivo", "vivimos", "llamo"];
 
 /// Spanish greetings and thanks, enough on their own in a short message.
 const GREETINGS: &[&str] = &["hola", "gracias", "adios", "buenas", "buenos", "holi", "graciass"];
@@ -258,20 +258,19 @@ const OTHER_ROMANCE: &[&str] = &[
 /// A language the words of `normalized` show clearly (`"es"` or `"en"`), else `None`.
 /// `raw` is the text as typed, for the marks normalization removes ("¿", "¡", "ñ").
 pub fn written_in(raw: &str, normalized: &str) -> Option<&'static str> {
-    let count = |list: &[&str]| normalized.split_whitespace().filter(|w| list.contains(w)).count();
+    let words: Vec<&str> = normalized.split_whitespace().collect();
+    let count = |list: &[&str]| words.iter().filter(|w| list.contains(w)).count();
     let marks = raw.chars().filter(|c| matches!(c, '¿' | '¡' | 'ñ' | 'Ñ')).count();
     // "en" is French too, but after "estoy" or "vivo" it is Spanish: "estoy en mexico" says
     // which language as surely as two words do.
-    let padded = format!(" {normalized} ");
-    let placed = SPANISH_PLACED.iter().map(|p| padded.matches(p).count()).sum::<usize>();
+    let placed = words.windows(2).filter(|w| w[1] == "en" && SPANISH_PLACED.contains(&w[0])).count();
     let (es, en, other) = (count(SPANISH) + marks + placed, count(ENGLISH), count(OTHER_ROMANCE));
     if other > 0 && other * 2 >= es {
         return None;
     }
     // "hola", "muchas gracias", "buenas noches": a greeting or thanks alone says it too.
-    let words = normalized.split_whitespace().count();
-    let greets = normalized.split_whitespace().any(|w| GREETINGS.contains(&w) || SPANISH_ALONE.contains(&w));
-    if (es >= 2 || (greets && words <= 3)) && es > 2 * en {
+    let greets = words.iter().any(|w| GREETINGS.contains(w) || SPANISH_ALONE.contains(w));
+    if (es >= 2 || (greets && words.len() <= 3)) && es > 2 * en {
         Some("es")
     } else if en >= 2 && en > 2 * es {
         Some("en")
