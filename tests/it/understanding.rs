@@ -295,6 +295,13 @@ fn understanding_on_the_hold_outs() {
         // false alarms (40.9% with check-ins); 93.6% of its crisis messages answered in
         // Spanish. Its misses have not been read.
         ("holdout-es", 92.9, 82.4, 96.7, 22.2),
+        // Written 2026-12-04 by a helper who saw only the brief (216 + 201 after dropping lines
+        // that repeat an example, a phrasing or another set, normalised, before measuring),
+        // after every other hold-out had been used to reject a change. Measured once, training
+        // frozen: 96.3% (overdose 90.7%, withdrawal 98.6%, self-harm 87.6%), 99.1% with
+        // check-ins, 24.9% false alarms (32.3% with check-ins); the rules alone 66.7% at 21.4%;
+        // no explicit mention missed. Its misses have not been read.
+        ("holdout-i", 96.2, 87.5, 99.0, 25.0),
     ];
     // 2026-12-02 evening: a word with an everyday sense beside a word of that sense ("ATM
     // withdrawal", "taper my mileage before the marathon") no longer counts on the rules'
@@ -487,11 +494,14 @@ fn no_training_example_repeats_a_hold_out_message() {
         "crisis/holdout-h-benign.tsv",
         "crisis/holdout-es-positive.tsv",
         "crisis/holdout-es-benign.tsv",
+        "crisis/holdout-i-positive.tsv",
+        "crisis/holdout-i-benign.tsv",
         "routing-holdout.tsv",
         "routing-holdout-2.tsv",
         "routing-holdout-3.tsv",
         "routing-holdout-4.tsv",
         "routing-holdout-5.tsv",
+        "routing-holdout-es.tsv",
     ] {
         let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
         for (i, line) in std::fs::read_to_string(&path).expect("hold-out").lines().enumerate() {
