@@ -820,7 +820,7 @@ fn training_stability() {
     let training = set.classifier.as_deref().expect("classifier").training_set().clone();
     let (pos, neg, routes) = tuning_messages(&training);
     let designs = std::env::var("STABILITY").unwrap_or_else(|_| "20,2.0,1|20,2.0,1;60,2.0,30|20,2.0,10".into());
-    let threshold: f32 = std::env::var("THRESHOLD").ok().and_then(|t| t.parse().ok()).unwrap_or(0.45);
+    let threshold: f32 = std::env::var("THRESHOLD").ok().and_then(|t| t.parse().ok()).unwrap_or(set.bot.thresholds.crisis);
     println!("{} crisis, {} benign, {} routing questions (tuning sets, unseen)", pos.len(), neg.len(), routes.len());
     let parse = |d: &str| {
         let v: Vec<&str> = d.split(',').collect();

@@ -1,11 +1,11 @@
-//! What operators need from a running bot: safe reloads ([`reload`]), health ([`health`]),
-//! statistics and health over HTTP ([`metrics`]), and the opt-in log of unmatched questions
-//! ([`unmatched`]).
+//! What operators need from a running bot: safe reloads (`reload.rs`), Telegram's health
+//! (`health.rs`), statistics and health over HTTP (`metrics.rs`), and the opt-in log of
+//! unmatched questions (`unmatched.rs`).
 
-pub mod health;
-pub mod metrics;
-pub mod reload;
-pub mod unmatched;
+mod health;
+mod metrics;
+mod reload;
+mod unmatched;
 
 pub use health::spawn_health_check;
 pub use metrics::spawn_metrics;

@@ -109,7 +109,7 @@ pub(super) const STEMS: &[(&str, CrisisKind)] = &[
     ("suizid", S),
 ];
 
-/// Canonical words matched with typo tolerance ([`allowed_typos`] by length).
+/// Canonical words matched with typo tolerance (`allowed_typos` by length).
 pub(super) const FUZZY: &[(&str, CrisisKind)] = &[
     ("withdrawal", W),
     ("withdrawals", W),

@@ -7,7 +7,7 @@
 //! "won't wake up", "want to die"). It knows nothing of topics or dialogue state, so it runs
 //! first on every text, in every state.
 //!
-//! The module's parts: [`kinds`] (the kinds, sets of them, hits and grades), `lexicon.rs`
+//! The module's parts: `kinds.rs` (the kinds, sets of them, hits and grades), `lexicon.rs`
 //! (the word lists and phrases), `near.rs` (proximity rules), and here the detector that
 //! compiles them and reads a message.
 

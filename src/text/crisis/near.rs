@@ -5,8 +5,8 @@
 use super::CrisisKind;
 use CrisisKind::{Overdose as O, SelfHarm as S, Withdrawal as W};
 
-/// rather than named ("stopped taking it", "took a bunch of pins", "wants to die").
 /// A word from `first`, then within `within` words one from `then`: a crisis described
+/// rather than named ("stopped taking it", "took a bunch of pins", "wants to die").
 pub(super) struct Near {
     pub(super) first: &'static [&'static str],
     pub(super) then: &'static [&'static str],
@@ -126,14 +126,14 @@ pub(super) const DRUG_REFS: &[&str] = &[
     "k",
     "cold",
 ];
-pub(super) const STOP_VERBS: &[&str] = &[
+const STOP_VERBS: &[&str] = &[
     "stop", "stopped", "stopping", "stops", "quit", "quitting", "quits", "quitted", "ditched", "dropped", "kick", "kicking", "kicked",
     "skipped", "skipping", "skip", "missed", "missing", "deje", "dejo", "dejar", "dejado", "dejaron", "acabaron", "acabo", "acabe",
     "suspendi",
 ];
 /// Past-tense swallowing: with a quantity it means too much was taken.
-pub(super) const TOOK: &[&str] = &["took", "taken", "swallowed", "ate", "popped", "tome", "tomo", "overtook"];
-pub(super) const TOO_MUCH: &[&str] = &[
+const TOOK: &[&str] = &["took", "taken", "swallowed", "ate", "popped", "tome", "tomo", "overtook"];
+const TOO_MUCH: &[&str] = &[
     "all",
     "every",
     "bunch",
@@ -156,7 +156,7 @@ pub(super) const TOO_MUCH: &[&str] = &[
     "todas",
     "todo",
 ];
-pub(super) const BAD_BREATHING: &[&str] = &[
+const BAD_BREATHING: &[&str] = &[
     "shallow",
     "slow",
     "slowly",

@@ -59,7 +59,7 @@ pub const PURGE_INTERVAL: Duration = Duration::from_secs(60 * 60);
 /// inactivity is still measured to within this much, without a write per message.
 const REFRESH_AFTER_SECS: i64 = 60 * 60;
 
-/// What the cache may hold, counted as each row's JSON plus [`ROW_OVERHEAD`]; a cache miss
+/// What the cache may hold, counted as each row's JSON plus `ROW_OVERHEAD` (in `cache.rs`); a cache miss
 /// only costs a read through the writer thread.
 pub const CACHE_BYTES: u64 = 8 << 20;
 
