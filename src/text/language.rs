@@ -258,19 +258,19 @@ const OTHER_ROMANCE: &[&str] = &[
 /// A language the words of `normalized` show clearly (`"es"` or `"en"`), else `None`.
 /// `raw` is the text as typed, for the marks normalization removes ("¿", "¡", "ñ").
 pub fn written_in(raw: &str, normalized: &str) -> Option<&'static str> {
-    let words: Vec<&str> = normalized.split_whitespace().collect();
-    let count = |list: &[&str]| words.iter().filter(|w| list.contains(w)).count();
+    let words = || normalized.split_whitespace();
+    let count = |list: &[&str]| words().filter(|w| list.contains(w)).count();
     let marks = raw.chars().filter(|c| matches!(c, '¿' | '¡' | 'ñ' | 'Ñ')).count();
     // "en" is French too, but after "estoy" or "vivo" it is Spanish: "estoy en mexico" says
     // which language as surely as two words do.
-    let placed = words.windows(2).filter(|w| w[1] == "en" && SPANISH_PLACED.contains(&w[0])).count();
+    let placed = words().zip(words().skip(1)).filter(|(a, b)| *b == "en" && SPANISH_PLACED.contains(a)).count();
     let (es, en, other) = (count(SPANISH) + marks + placed, count(ENGLISH), count(OTHER_ROMANCE));
     if other > 0 && other * 2 >= es {
         return None;
     }
     // "hola", "muchas gracias", "buenas noches": a greeting or thanks alone says it too.
-    let greets = words.iter().any(|w| GREETINGS.contains(w) || SPANISH_ALONE.contains(w));
-    if (es >= 2 || (greets && words.len() <= 3)) && es > 2 * en {
+    let greets = words().any(|w| GREETINGS.contains(&w) || SPANISH_ALONE.contains(&w));
+    if (es >= 2 || (greets && words().count() <= 3)) && es > 2 * en {
         Some("es")
     } else if en >= 2 && en > 2 * es {
         Some("en")

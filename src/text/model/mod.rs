@@ -160,7 +160,7 @@ impl Classifier {
         if let Some(model) = TRAINED.lock().ok().and_then(|c| cached(&c)) {
             return model;
         }
-        let features: Vec<Features> = set.examples.iter().map(|e| extract(&e.text)).collect();
+        let features = features_of(set);
         let model = Arc::new(Classifier::train_on(set, &features, None));
         if let Ok(mut cache) = TRAINED.lock() {
             // Another thread may have trained the same set meanwhile: keep one.
@@ -178,7 +178,7 @@ impl Classifier {
 
     /// Trains on `set` with the given settings, without memoizing: for comparing designs.
     pub fn train_with(set: &TrainingSet, crisis: &Training, intents: &Training) -> Classifier {
-        let features: Vec<Features> = set.examples.iter().map(|e| extract(&e.text)).collect();
+        let features = features_of(set);
         Classifier::train_on_with(set, &features, None, crisis, intents)
     }
 
@@ -290,6 +290,11 @@ impl Classifier {
     }
 }
 
+/// Every example's features, in the set's order.
+fn features_of(set: &TrainingSet) -> Vec<Features> {
+    set.examples.iter().map(|e| extract(&e.text)).collect()
+}
+
 /// FNV-1a, 64 bits: a fixed hash (the standard library's may change between Rust
 /// versions), so folds and cache keys do not move with the toolchain.
 struct Fnv64(u64);
@@ -320,7 +325,7 @@ pub struct CrossValidation {
 
 /// `folds`-fold cross-validation (examples dealt round-robin after a fixed shuffle).
 pub fn cross_validate(set: &TrainingSet, folds: usize) -> CrossValidation {
-    let features: Vec<Features> = set.examples.iter().map(|e| extract(&e.text)).collect();
+    let features = features_of(set);
     let folds = folds.max(2);
     let fold_of: Vec<usize> = {
         let mut order: Vec<usize> = (0..set.examples.len()).collect();
